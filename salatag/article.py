@@ -1,0 +1,60 @@
+"""Articles as the user gives them: decoding, paragraphs and their offsets.
+
+Every offset here indexes the caller's original string (CRLF, BOM and all), because
+users join our spans back onto their own copy of the text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Characters trimmed from paragraph edges: whitespace plus invisible marks that
+# scrapers and editors leave at line starts (BOM, zero-width space/joiners).
+_INVISIBLE = "\ufeff\u200b\u200c\u200d\u2060"
+_LINE = re.compile(r"[^\r\n]+")
+
+
+class ArticleError(ValueError):
+    """Input that cannot be read as an article (bad bytes, not text)."""
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+
+
+def decode_article(data: bytes) -> str:
+    """Decode UTF-8 (with or without BOM); refuse binary and undecodable input."""
+    if b"\x00" in data[:8192]:
+        raise ArticleError("binary file (NUL bytes), not text")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise ArticleError(
+            f"not valid UTF-8 at byte {err.start} (re-save the file as UTF-8)"
+        ) from None
+    return text
+
+
+def _is_trim(ch: str) -> bool:
+    return ch.isspace() or ch in _INVISIBLE
+
+
+def paragraph_spans(text: str) -> list[Span]:
+    """Spans of the non-blank lines, without their surrounding whitespace.
+
+    Lines end at LF, CRLF or a lone CR; lines are never merged (the guidelines keep
+    scraped one-sentence-per-line articles as they come).
+    """
+    spans: list[Span] = []
+    for match in _LINE.finditer(text):
+        start, end = match.span()
+        while start < end and _is_trim(text[start]):
+            start += 1
+        while end > start and _is_trim(text[end - 1]):
+            end -= 1
+        if end > start:
+            spans.append(Span(start, end))
+    return spans
