@@ -62,9 +62,7 @@ class AnnotatedArticle:
     body: list[bool]
     sectors: list[list[str]]
     # quote spans as (line, column) pairs into the clean lines, end exclusive
-    quotes: list[tuple[tuple[int, int], tuple[int, int], str | None]] = field(
-        default_factory=list
-    )
+    quotes: list[tuple[tuple[int, int], tuple[int, int], str | None]] = field(default_factory=list)
 
 
 def parse_ann(content: str, name: str = "<ann>") -> AnnotatedArticle:
@@ -141,9 +139,7 @@ def parse_ann(content: str, name: str = "<ann>") -> AnnotatedArticle:
     return AnnotatedArticle(meta, lines, body, sectors, quotes)
 
 
-def _to_record(
-    ann: AnnotatedArticle, rid: str, text: str, starts: list[int], name: str
-) -> Record:
+def _to_record(ann: AnnotatedArticle, rid: str, text: str, starts: list[int], name: str) -> Record:
     paragraphs = [
         ParagraphLabel(s, s + len(line), b, secs)
         for s, line, b, secs in zip(starts, ann.lines, ann.body, ann.sectors, strict=True)

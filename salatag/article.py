@@ -9,6 +9,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from salatag.chrome import chrome_flags
+from salatag.lang import LangResult, detect_article
+from salatag.text import TextView, normalize
+
 # Characters trimmed from paragraph edges: whitespace plus invisible marks that
 # scrapers and editors leave at line starts (BOM, zero-width space/joiners).
 _INVISIBLE = "\ufeff\u200b\u200c\u200d\u2060"
@@ -58,3 +62,44 @@ def paragraph_spans(text: str) -> list[Span]:
         if end > start:
             spans.append(Span(start, end))
     return spans
+
+
+@dataclass
+class Paragraph:
+    """A paragraph: its span in the original text and its normalised model view.
+
+    `view` maps into the paragraph's own text; add `start` for article offsets.
+    """
+
+    start: int
+    end: int
+    view: TextView
+    chrome: bool
+
+    def to_article(self, start: int, end: int) -> tuple[int, int]:
+        """A view span of this paragraph -> offsets into the original article."""
+        s, e = self.view.to_source(start, end)
+        return self.start + s, self.start + e
+
+
+@dataclass
+class Article:
+    id: str
+    text: str
+    paragraphs: list[Paragraph]
+    lang: LangResult
+
+    @classmethod
+    def from_text(cls, text: str, id: str = "") -> Article:
+        spans = paragraph_spans(text)
+        raw = [text[s.start : s.end] for s in spans]
+        lang = detect_article(raw) if raw else LangResult("unknown", "none", 0.0)
+        # Transliterate a whole Latin-script Kazakh article; in other articles only
+        # the paragraphs that carry Kazakh Latin letters (quoted Latin lines).
+        latin_kk = lang.lang == "kk" and lang.script == "latn"
+        views = [normalize(p, transliterate=True if latin_kk else None) for p in raw]
+        flags = chrome_flags([v.text for v in views])
+        paragraphs = [
+            Paragraph(s.start, s.end, v, f) for s, v, f in zip(spans, views, flags, strict=True)
+        ]
+        return cls(id, text, paragraphs, lang)

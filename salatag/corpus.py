@@ -70,3 +70,26 @@ def holdout_urls(path: Path | None = None) -> frozenset[str]:
 def url_key(url: str) -> str:
     """A file-name key for an article url: its last path segment."""
     return url.rstrip("/").rsplit("/", 1)[-1]
+
+
+def kaznerd_sentences(split: str = "valid", limit: int | None = None) -> list[str]:
+    """Real Cyrillic Kazakh sentences from KazNERD (tokens joined by spaces)."""
+    path = corpus_dir() / "kaznerd" / f"IOB2_{split}.txt"
+    if not path.exists():
+        raise CorpusError(f"{path} not found: put the shared corpus beside the repo")
+    sentences: list[str] = []
+    tokens: list[str] = []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            parts = line.split()
+            if parts:
+                tokens.append(parts[0])
+                continue
+            if tokens:
+                sentences.append(" ".join(tokens))
+                tokens = []
+                if limit and len(sentences) >= limit:
+                    break
+    if tokens and not (limit and len(sentences) >= limit):
+        sentences.append(" ".join(tokens))
+    return sentences

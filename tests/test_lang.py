@@ -1,0 +1,42 @@
+"""Language and script detection on real sentences and on hand-written ones."""
+
+import json
+
+import pytest
+
+from salatag.corpus import KAZINFORM, kaznerd_sentences
+from salatag.lang import detect, detect_article
+
+
+def test_real_cyrillic_kazakh_sentences(corpus) -> None:
+    sentences = [s for s in kaznerd_sentences("test", limit=600) if len(s) >= 60][:300]
+    results = [detect(s) for s in sentences]
+    kazakh = sum(r.lang == "kk" and r.script == "cyrl" for r in results)
+    assert kazakh / len(results) >= 0.97
+
+
+def test_real_latin_kazakh_paragraphs(corpus) -> None:
+    with open(corpus / KAZINFORM, encoding="utf-8") as fh:
+        texts = [json.loads(line)["text"] for _, line in zip(range(40), fh, strict=False)]
+    paragraphs = [p for t in texts for p in t.split("\n") if len(p) >= 80][:300]
+    results = [detect(p) for p in paragraphs]
+    kazakh = sum(r.lang == "kk" and r.script == "latn" for r in results)
+    assert kazakh / len(results) >= 0.97
+    assert detect_article(texts[0].split("\n")).lang == "kk"
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "script"),
+    [
+        ("Президент Казахстана провёл переговоры с делегацией Узбекистана.", "ru", "cyrl"),
+        ("Министр иностранных дел обсудил вопросы водных ресурсов.", "ru", "cyrl"),
+        ("Президент України провів переговори з делегацією.", "uk", "cyrl"),
+        ("The two presidents discussed transport and energy cooperation.", "en", "latn"),
+        ("Qazaqstan men Ózbekstan sý resýrstaryn birlesip paıdalanady.", "kk", "latn"),
+        ("Екі ел энергетика саласындағы ынтымақтастықты талқылады.", "kk", "cyrl"),
+        ("12:30, 5 наурыз", "unknown", "cyrl"),
+    ],
+)
+def test_hand_written(text: str, lang: str, script: str) -> None:
+    result = detect(text)
+    assert (result.lang, result.script) == (lang, script)
