@@ -229,6 +229,16 @@ def agreement_markdown(first: str = "kazinform", second: str = "kazinform-agreem
         f"| quote tokens | {cohen_kappa_score(tx, ty):.3f} | {sum(tx)} / {sum(ty)} "
         f"(token F1 {f1_score(tx, ty):.3f}) |"
     )
+    from salatag.metrics import quote_metrics
+
+    spans = quote_metrics([a[u].to_dict() for u in common], [b[u].to_dict() for u in common])
+    rows += [
+        "",
+        f"Quote spans: {spans['gold_quotes']} / {spans['predicted_quotes']}; span F1 "
+        f"{spans['span_exact']['f1']:.3f} exact, {spans['span_overlap']['f1']:.3f} at ≥ 50 % "
+        f"overlap; the same speaker on {spans['speaker_accuracy']:.1%} of matched quotes "
+        "(compared after case-folding).",
+    ]
     return "\n".join(rows)
 
 
