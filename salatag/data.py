@@ -242,6 +242,22 @@ def agreement_markdown(first: str = "kazinform", second: str = "kazinform-agreem
     return "\n".join(rows)
 
 
+AGREEMENT_PASSES = [
+    ("Sample 1, first pass vs blind second pass (before the rules were clarified)",
+     "kazinform-firstpass", "kazinform-agreement"),
+    ("Sample 2, final labels vs a new blind pass (after the clarifications and re-pass)",
+     "kazinform", "kazinform-agreement2"),
+]  # fmt: skip
+
+
+def agreement_report() -> str:
+    parts = []
+    for title, first, second in AGREEMENT_PASSES:
+        if (ANNOTATIONS_DIR / second).exists() and any((ANNOTATIONS_DIR / second).iterdir()):
+            parts += [f"### {title}", "", agreement_markdown(first, second), ""]
+    return "\n".join(parts).rstrip()
+
+
 BEGIN, END = "<!-- stats:begin (python -m salatag.data card) -->", "<!-- stats:end -->"
 AGREE_BEGIN = "<!-- agreement:begin (python -m salatag.data card) -->"
 AGREE_END = "<!-- agreement:end -->"
@@ -279,11 +295,11 @@ def main(argv: list[str] | None = None) -> int:
             sizes = ", ".join(f"{k} {len(v)}" for k, v in splits.items())
             print(f"wrote {args.out}/{{train,dev,test}}.jsonl: {sizes} articles")
         elif args.command == "agreement":
-            print(agreement_markdown())
+            print(agreement_report())
         else:
             table = stats_markdown(build(args.out))
             if args.command == "card":
-                write_card(table, agreement_markdown())
+                write_card(table, agreement_report())
                 print(f"updated {CARD}")
             else:
                 print(table)
