@@ -66,26 +66,27 @@ def paragraph_spans(text: str) -> list[Span]:
 
 @dataclass
 class Paragraph:
-    """A paragraph: its span in the original text and its normalised model view.
-
-    `view` maps into the paragraph's own text; add `start` for article offsets.
-    """
+    """A paragraph: its span in the original text and in the article's model view."""
 
     start: int
     end: int
-    view: TextView
+    view_start: int
+    view_end: int
     chrome: bool
-
-    def to_article(self, start: int, end: int) -> tuple[int, int]:
-        """A view span of this paragraph -> offsets into the original article."""
-        s, e = self.view.to_source(start, end)
-        return self.start + s, self.start + e
 
 
 @dataclass
 class Article:
+    """An article with one normalised model view of the whole text.
+
+    One view (not one per paragraph) so windows of tokens can cross paragraph
+    boundaries, as multi-line quotes do, while every view offset still maps back to
+    the caller's characters.
+    """
+
     id: str
     text: str
+    view: TextView
     paragraphs: list[Paragraph]
     lang: LangResult
 
@@ -94,12 +95,21 @@ class Article:
         spans = paragraph_spans(text)
         raw = [text[s.start : s.end] for s in spans]
         lang = detect_article(raw) if raw else LangResult("unknown", "none", 0.0)
-        # Transliterate a whole Latin-script Kazakh article; in other articles only
-        # the paragraphs that carry Kazakh Latin letters (quoted Latin lines).
+        # Transliterate a whole Latin-script Kazakh article; elsewhere let the text
+        # decide (Latin words inside Cyrillic articles are names, left alone).
         latin_kk = lang.lang == "kk" and lang.script == "latn"
-        views = [normalize(p, transliterate=True if latin_kk else None) for p in raw]
-        flags = chrome_flags([v.text for v in views])
+        view = normalize(text, transliterate=bool(latin_kk))
+        ranges = [view.from_source(s.start, s.end) for s in spans]
+        flags = chrome_flags([view.text[a:b] for a, b in ranges])
         paragraphs = [
-            Paragraph(s.start, s.end, v, f) for s, v, f in zip(spans, views, flags, strict=True)
+            Paragraph(s.start, s.end, a, b, f)
+            for s, (a, b), f in zip(spans, ranges, flags, strict=True)
         ]
-        return cls(id, text, paragraphs, lang)
+        return cls(id, text, view, paragraphs, lang)
+
+    def paragraph_view(self, i: int) -> str:
+        p = self.paragraphs[i]
+        return self.view.text[p.view_start : p.view_end]
+
+    def to_source(self, view_start: int, view_end: int) -> tuple[int, int]:
+        return self.view.to_source(view_start, view_end)

@@ -135,9 +135,8 @@ def quote_form(text: str, start: int, end: int) -> str:
     before = text[line_start:start]
     if re.fullmatch(r"\s*[–—-]\s*", before):
         return "dash-opened"
-    if before.rstrip()[-1:] in "«\"“„'":
-        if before:
-            return "guillemets"
+    if before.rstrip()[-1:] in "«\"“„'" and before:
+        return "guillemets"
     return "no opening mark"
 
 
@@ -167,7 +166,9 @@ def compute_stats(splits: dict[str, list[Record]]) -> Stats:
 
 def stats_markdown(splits: dict[str, list[Record]]) -> str:
     s = compute_stats(splits)
-    keys = [(sp, src) for sp in SPLITS for src in ("kazinform", "authored") if s.articles[(sp, src)]]
+    keys = [
+        (sp, src) for sp in SPLITS for src in ("kazinform", "authored") if s.articles[(sp, src)]
+    ]
     head = "| split | source | articles | paragraphs | chrome | " + " | ".join(SECTORS) + " |"
     rows = [head, "|" + "---|" * (5 + len(SECTORS))]
     for key in keys:
@@ -243,11 +244,17 @@ def agreement_markdown(first: str = "kazinform", second: str = "kazinform-agreem
 
 
 AGREEMENT_PASSES = [
-    ("Sample 1, first pass vs blind second pass (before the rules were clarified)",
-     "kazinform-firstpass", "kazinform-agreement"),
-    ("Sample 2, final labels vs a new blind pass (after the clarifications and re-pass)",
-     "kazinform", "kazinform-agreement2"),
-]  # fmt: skip
+    (
+        "Sample 1, first pass vs blind second pass (before the rules were clarified)",
+        "kazinform-firstpass",
+        "kazinform-agreement",
+    ),
+    (
+        "Sample 2, final labels vs a new blind pass (after the clarifications and re-pass)",
+        "kazinform",
+        "kazinform-agreement2",
+    ),
+]
 
 
 def agreement_report() -> str:
@@ -266,7 +273,9 @@ AGREE_END = "<!-- agreement:end -->"
 def load_build(build_dir: Path = BUILD_DIR) -> dict[str, list[Record]]:
     missing = [s for s in SPLITS if not (build_dir / f"{s}.jsonl").exists()]
     if missing:
-        raise DataError(f"{build_dir} has no {missing[0]}.jsonl: run `python -m salatag.data build`")
+        raise DataError(
+            f"{build_dir} has no {missing[0]}.jsonl: run `python -m salatag.data build`"
+        )
     return {s: list(read_records(build_dir / f"{s}.jsonl")) for s in SPLITS}
 
 

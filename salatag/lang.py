@@ -27,10 +27,21 @@ _CODES = {
     Language.FRENCH: "fr",
     Language.SPANISH: "es",
 }
-_CYRILLIC = [Language.KAZAKH, Language.RUSSIAN, Language.UKRAINIAN, Language.MONGOLIAN,
-             Language.BULGARIAN]  # fmt: skip
-_LATIN = [Language.ENGLISH, Language.TURKISH, Language.AZERBAIJANI, Language.GERMAN,
-          Language.FRENCH, Language.SPANISH]  # fmt: skip
+_CYRILLIC = [
+    Language.KAZAKH,
+    Language.RUSSIAN,
+    Language.UKRAINIAN,
+    Language.MONGOLIAN,
+    Language.BULGARIAN,
+]
+_LATIN = [
+    Language.ENGLISH,
+    Language.TURKISH,
+    Language.AZERBAIJANI,
+    Language.GERMAN,
+    Language.FRENCH,
+    Language.SPANISH,
+]
 MIN_LETTERS = 12  # below this, a line is too short to judge (dates, names, counters)
 
 

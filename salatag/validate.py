@@ -116,7 +116,9 @@ def validate_files(paths: list[Path]) -> list[Problem]:
                     problems.append(Problem(str(path), lineno, record.id, fld, message))
                 if record.id in ids:
                     problems.append(
-                        Problem(str(path), lineno, record.id, "id", f"duplicate of {ids[record.id]}")
+                        Problem(
+                            str(path), lineno, record.id, "id", f"duplicate of {ids[record.id]}"
+                        )
                     )
                 ids.setdefault(record.id, here)
                 key = _text_key(record.text)
@@ -154,7 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         problems = validate_files(args.files)
     except (OSError, UnicodeDecodeError) as err:
-        print(f"error: cannot read {getattr(err, 'filename', '') or 'file'}: {err}", file=sys.stderr)
+        print(
+            f"error: cannot read {getattr(err, 'filename', '') or 'file'}: {err}", file=sys.stderr
+        )
         return 2
     for problem in problems[: args.max]:
         print(problem)

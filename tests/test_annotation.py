@@ -26,8 +26,7 @@ def test_compile_multi_line_quote_to_offsets(tmp_path: Path) -> None:
     path.write_text(ANN, encoding="utf-8")
     record = compile_authored(path)
     assert record.id == "au-test-1"
-    assert [p.sectors for p in record.paragraphs] == [["water", "energy"], [],
-                                                       ["trade"], []]  # fmt: skip
+    assert [p.sectors for p in record.paragraphs] == [["water", "energy"], [], ["trade"], []]
     assert [p.body for p in record.paragraphs] == [True, True, True, False]
     (quote,) = record.quotes
     spoken = record.text[quote.start : quote.end]
@@ -56,8 +55,12 @@ def test_errors_name_the_line(content: str, message: str) -> None:
 
 def test_hydration_refuses_a_changed_source() -> None:
     text = "Тақырып\nМәтін."
-    annotation = {"url": "https://example.kz/a/", "text_sha1": text_sha1(text),
-                  "paragraphs": [{"body": True, "sectors": []}] * 2, "quotes": []}  # fmt: skip
+    annotation = {
+        "url": "https://example.kz/a/",
+        "text_sha1": text_sha1(text),
+        "paragraphs": [{"body": True, "sectors": []}] * 2,
+        "quotes": [],
+    }
     source = SourceArticle("https://example.kz/a/", text, "Тақырып", "Prezıdent", "politics")
     assert hydrate(annotation, source).text == text
     changed = SourceArticle(source.url, text + " Қосымша.", "", "", "")

@@ -40,8 +40,8 @@ def test_latin_article_spans_map_back_to_latin_text() -> None:
     text = "Qazaqstan men Qytaı\nEki el saýda-ekonomıkalyq baılanystardy talqylady."
     article = Article.from_text(text)
     assert (article.lang.lang, article.lang.script) == ("kk", "latn")
-    second = article.paragraphs[1]
-    assert second.view.text.startswith("Екі ел сауда-экономикалық")
-    word = second.view.text.index("байланыстарды")
-    start, end = second.to_article(word, word + len("байланыстарды"))
+    assert article.paragraph_view(1).startswith("Екі ел сауда-экономикалық")
+    word = article.view.text.index("байланыстарды")
+    start, end = article.to_source(word, word + len("байланыстарды"))
     assert text[start:end] == "baılanystardy"
+    assert [article.paragraph_view(i) for i in range(2)] == article.view.text.split("\n")

@@ -33,7 +33,9 @@ def test_build_validates_and_splits_are_disjoint(splits, tmp_path: Path) -> None
     for name, records in splits.items():
         data.write_records(records, tmp_path / f"{name}.jsonl")
     assert validate_files([tmp_path / f"{s}.jsonl" for s in data.SPLITS]) == []
-    urls = {s: {r.extra.get("url") for r in rs if r.source == "kazinform"} for s, rs in splits.items()}
+    urls = {
+        s: {r.extra.get("url") for r in rs if r.source == "kazinform"} for s, rs in splits.items()
+    }
     assert not urls["train"] & urls["dev"] and not urls["train"] & urls["test"]
     assert not urls["dev"] & urls["test"]
     assert all(r.source == "kazinform" for r in splits["test"])
@@ -69,7 +71,7 @@ def test_missing_source_article_is_an_error_naming_the_url(corpus, tmp_path, mon
     annotation["url"] = "https://qz.inform.kz/news/no-such-article/"
     (fake / "x.json").write_text(json.dumps(annotation), encoding="utf-8")
     monkeypatch.setattr(data, "ANNOTATIONS_DIR", tmp_path / "annotations")
-    with pytest.raises(data.DataError, match="no-such-article.*missing from the shared corpus"):
+    with pytest.raises(data.DataError, match=r"no-such-article.*missing from the shared corpus"):
         data.load_real()
 
 
@@ -77,7 +79,10 @@ def test_cli_reports_errors_without_traceback(tmp_path: Path) -> None:
     env = {"SALATAG_SHARED": str(tmp_path / "nowhere"), "PATH": "/usr/bin:/bin"}
     out = subprocess.run(
         [sys.executable, "-m", "salatag.data", "build", "--out", str(tmp_path / "b")],
-        capture_output=True, text=True, env=env, cwd=REPO_ROOT,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO_ROOT,
+    )
     assert out.returncode == 2
     assert "error:" in out.stderr and "Traceback" not in out.stderr

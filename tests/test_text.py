@@ -16,12 +16,45 @@ from salatag.text import (
 )
 
 WORDS = [
-    "Қазақстан", "Президенті", "сауда", "ынтымақтастық", "көлік", "теміржол", "энергетика",
-    "су", "ресурстары", "қауіпсіздік", "Өзбекстан", "Тоқаев", "деді", "мұнай", "газ",
-    "инвестиция", "әуе", "рейсі", "Арал", "шекара", "серіктеспіз", "Біз",
-]  # fmt: skip
-LATIN_LOOKALIKE = {"а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "х": "x", "у": "y",
-                   "і": "i", "К": "K", "М": "M", "Н": "H", "Т": "T", "В": "B", "А": "A"}  # fmt: skip
+    "Қазақстан",
+    "Президенті",
+    "сауда",
+    "ынтымақтастық",
+    "көлік",
+    "теміржол",
+    "энергетика",
+    "су",
+    "ресурстары",
+    "қауіпсіздік",
+    "Өзбекстан",
+    "Тоқаев",
+    "деді",
+    "мұнай",
+    "газ",
+    "инвестиция",
+    "әуе",
+    "рейсі",
+    "Арал",
+    "шекара",
+    "серіктеспіз",
+    "Біз",
+]
+LATIN_LOOKALIKE = {
+    "а": "a",
+    "е": "e",
+    "о": "o",
+    "р": "p",
+    "с": "c",
+    "х": "x",
+    "у": "y",
+    "і": "i",
+    "К": "K",
+    "М": "M",
+    "Н": "H",
+    "Т": "T",
+    "В": "B",
+    "А": "A",
+}
 SEPARATORS = [" ", "  ", "\t", " \u00a0", " – ", " — ", " - ", ", ", " «", "» ", "\u200b "]
 
 
@@ -63,13 +96,26 @@ def test_normalisation_unifies_quotes_dashes_and_spaces() -> None:
     assert view.text == "«Біз – дайынбыз» – деді ол."
 
 
-LATIN_WORDS = ["Qazaqstan", "Prezıdenti", "delegatsııasyn", "ınvestıtsııa", "baılanys",
-               "Eýrazııa", "TAShKENT", "saýda-ekonomıkalyq", "áýe", "ǵalym", "Ýkraına"]  # fmt: skip
+LATIN_WORDS = [
+    "Qazaqstan",
+    "Prezıdenti",
+    "delegatsııasyn",
+    "ınvestıtsııa",
+    "baılanys",
+    "Eýrazııa",
+    "TAShKENT",
+    "saýda-ekonomıkalyq",
+    "áýe",
+    "ǵalym",
+    "Ýkraına",
+]
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.sampled_from(LATIN_WORDS), min_size=1, max_size=10),
-       st.lists(st.sampled_from([" ", ", ", ". ", " – ", "  "]), min_size=10, max_size=10))  # fmt: skip
+@given(
+    st.lists(st.sampled_from(LATIN_WORDS), min_size=1, max_size=10),
+    st.lists(st.sampled_from([" ", ", ", ". ", " – ", "  "]), min_size=10, max_size=10),
+)
 def test_latin_words_map_back_after_transliteration(words, seps) -> None:
     text = "".join(w + s for w, s in zip(words, seps, strict=False))
     view = latin_to_cyrillic(text)
@@ -84,11 +130,21 @@ def test_latin_words_map_back_after_transliteration(words, seps) -> None:
 
 def test_known_transliterations() -> None:
     cases = {
-        "delegatsııa": "делегация", "ınvestıtsııa": "инвестиция", "prezıdent": "президент",
-        "baılanys": "байланыс", "Eýrazııa": "Еуразия", "aıtsa": "айтса", "protsent": "процент",
-        "TAShKENT": "ТАШКЕНТ", "Ishki": "Ішкі", "Iran": "Иран", "Ýkraına": "Украина",
-        "mıllıard": "миллиард", "Dmıtrıı": "Дмитрий", "zamanaýı": "заманауи",
-    }  # fmt: skip
+        "delegatsııa": "делегация",
+        "ınvestıtsııa": "инвестиция",
+        "prezıdent": "президент",
+        "baılanys": "байланыс",
+        "Eýrazııa": "Еуразия",
+        "aıtsa": "айтса",
+        "protsent": "процент",
+        "TAShKENT": "ТАШКЕНТ",
+        "Ishki": "Ішкі",
+        "Iran": "Иран",
+        "Ýkraına": "Украина",
+        "mıllıard": "миллиард",
+        "Dmıtrıı": "Дмитрий",
+        "zamanaýı": "заманауи",
+    }
     for latin, cyrillic in cases.items():
         assert latin_to_cyrillic(latin).text == cyrillic, latin
     assert cyrillic_to_latin("Қазақстан Президенті") == "Qazaqstan Prezıdenti"

@@ -39,17 +39,33 @@ def test_clean_file_passes_and_round_trips(tmp_path: Path) -> None:
     [
         (lambda r: r["quotes"][0].update(end=999), "quotes[0]", "outside the text"),
         (lambda r: r["paragraphs"][1].update(start=3), "paragraphs", "do not match"),
-        (lambda r: r["paragraphs"][0].update(sectors=["tourism"]), "paragraphs[0].sectors",
-         "unknown label"),  # fmt: skip
-        (lambda r: r["paragraphs"][2].update(sectors=["trade"]), "paragraphs[2].sectors",
-         "chrome paragraph carries sectors"),  # fmt: skip
-        (lambda r: r["quotes"].append({"start": 12, "end": 20, "speaker": None}), "quotes[1]",
-         "overlaps quotes[0]"),  # fmt: skip
-        (lambda r: r["quotes"].append({"start": len(TEXT) - 6, "end": len(TEXT),
-                                       "speaker": None}), "quotes[1]",
-         "crosses into a chrome paragraph"),  # fmt: skip
-        (lambda r: r["quotes"][0].update(start=r["quotes"][0]["start"] - 1), "quotes[0]",
-         "whitespace"),  # fmt: skip
+        (
+            lambda r: r["paragraphs"][0].update(sectors=["tourism"]),
+            "paragraphs[0].sectors",
+            "unknown label",
+        ),
+        (
+            lambda r: r["paragraphs"][2].update(sectors=["trade"]),
+            "paragraphs[2].sectors",
+            "chrome paragraph carries sectors",
+        ),
+        (
+            lambda r: r["quotes"].append({"start": 12, "end": 20, "speaker": None}),
+            "quotes[1]",
+            "overlaps quotes[0]",
+        ),
+        (
+            lambda r: r["quotes"].append(
+                {"start": len(TEXT) - 6, "end": len(TEXT), "speaker": None}
+            ),
+            "quotes[1]",
+            "crosses into a chrome paragraph",
+        ),
+        (
+            lambda r: r["quotes"][0].update(start=r["quotes"][0]["start"] - 1),
+            "quotes[0]",
+            "whitespace",
+        ),
     ],
 )
 def test_each_problem_is_named(tmp_path: Path, edit, field: str, message: str) -> None:
