@@ -1,0 +1,3 @@
+from salatag.encoder.cli import main
+
+raise SystemExit(main())
