@@ -1,0 +1,157 @@
+"""Training configuration: typed sections with defaults, loaded from YAML.
+
+Every section knows its defaults, so a config file names only what it changes.
+Unknown keys and wrong types are errors that name the key (`optim.epochs: Input
+should be a valid integer`), raised before any model is loaded.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class ConfigError(ValueError):
+    """A config that cannot be used; the message names the key."""
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DataConfig(Section):
+    train: Path = Path("data/build/train.jsonl")
+    dev: Path = Path("data/build/dev.jsonl")
+    max_train_articles: int | None = Field(None, ge=1, description="subsample for fast runs")
+
+
+class HeadsConfig(Section):
+    sectors: bool = True
+    quotes: bool = True
+    chrome: bool = True
+
+
+class WindowConfig(Section):
+    max_length: int = Field(256, ge=32, le=512)
+    stride: int = Field(64, ge=0)
+    # article: windows run across paragraphs (neighbouring context, multi-line quotes);
+    # paragraph: each paragraph alone (no context), kept to measure what context buys
+    context: Literal["article", "paragraph"] = "article"
+
+
+class FinetuneConfig(Section):
+    method: Literal["lora", "full", "frozen"] = "lora"
+    lora_r: int = Field(16, ge=1)
+    lora_alpha: int = Field(32, ge=1)
+    lora_dropout: float = Field(0.1, ge=0, lt=1)
+    lora_targets: list[str] = ["query", "key", "value", "dense"]
+
+
+class OptimConfig(Section):
+    encoder_lr: float = Field(3e-4, gt=0)
+    head_lr: float = Field(2e-3, gt=0)
+    weight_decay: float = Field(0.01, ge=0)
+    warmup_ratio: float = Field(0.1, ge=0, lt=1)
+    epochs: int = Field(8, ge=1)
+    batch_size: int = Field(8, ge=1)
+    grad_accum: int = Field(1, ge=1)
+    max_grad_norm: float = Field(1.0, gt=0)
+
+
+class LossConfig(Section):
+    sectors: float = Field(1.0, ge=0)
+    quotes: float = Field(1.0, ge=0)
+    chrome: float = Field(0.2, ge=0)
+    class_weighting: Literal["none", "pos_weight", "focal"] = "pos_weight"
+    focal_gamma: float = Field(2.0, ge=0)
+    max_pos_weight: float = Field(10.0, ge=1)
+
+
+class RunConfig(Section):
+    seed: int = 13
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    bf16: bool = False
+    patience: int = Field(3, ge=1, description="epochs without dev improvement")
+    checkpoint_every: int = Field(50, ge=1, description="optimizer steps")
+    output_dir: Path = Path("runs/default")
+    tensorboard: bool = False
+    threads: int | None = Field(None, ge=1)
+
+
+class TrainConfig(Section):
+    base_model: str = "embedded:multilingual-e5-small"
+    encoder_layers: int | None = Field(None, ge=1, description="keep the first N layers")
+    data: DataConfig = DataConfig()
+    heads: HeadsConfig = HeadsConfig()
+    window: WindowConfig = WindowConfig()
+    finetune: FinetuneConfig = FinetuneConfig()
+    optim: OptimConfig = OptimConfig()
+    loss: LossConfig = LossConfig()
+    run: RunConfig = RunConfig()
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+
+
+def _known_keys(model: type[BaseModel], path: list[str]) -> list[str]:
+    for key in path:
+        field = model.model_fields.get(key)
+        if field is None or not isinstance(field.annotation, type):
+            return []
+        if not issubclass(field.annotation, BaseModel):
+            return []
+        model = field.annotation
+    return list(model.model_fields)
+
+
+def _explain(err: ValidationError) -> str:
+    lines = []
+    for e in err.errors():
+        loc = [str(x) for x in e["loc"]]
+        key = ".".join(loc)
+        if e["type"] == "extra_forbidden":
+            near = difflib.get_close_matches(loc[-1], _known_keys(TrainConfig, loc[:-1]), n=1)
+            hint = f" (did you mean {'.'.join([*loc[:-1], near[0]])}?)" if near else ""
+            lines.append(f"{key}: unknown key{hint}")
+        else:
+            lines.append(f"{key}: {e['msg']} (got {e.get('input')!r})")
+    return "; ".join(lines)
+
+
+def _set(tree: dict[str, Any], dotted: str, raw: str) -> None:
+    keys = dotted.split(".")
+    node = tree
+    for key in keys[:-1]:
+        node = node.setdefault(key, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"--set {dotted}: {key} is not a section")
+    node[keys[-1]] = yaml.safe_load(raw) if raw != "" else None
+
+
+def load_config(path: Path | str | None, overrides: list[str] = ()) -> TrainConfig:
+    """Read a YAML config and apply `key.sub=value` overrides, validating all of it."""
+    tree: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        if not path.exists():
+            raise ConfigError(f"config file {path} not found")
+        try:
+            tree = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as err:
+            raise ConfigError(f"{path}: not valid YAML ({err})") from None
+        if not isinstance(tree, dict):
+            raise ConfigError(f"{path}: the top level must be a mapping of sections")
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"--set {item!r}: expected key=value, e.g. optim.epochs=3")
+        key, _, value = item.partition("=")
+        _set(tree, key.strip(), value.strip())
+    try:
+        return TrainConfig.model_validate(tree)
+    except ValidationError as err:
+        where = f"{path}: " if path else ""
+        raise ConfigError(where + _explain(err)) from None

@@ -1,0 +1,153 @@
+"""Scores of predicted records against gold records (both in the record format).
+
+Sectors are scored per paragraph (all paragraphs: a chrome line tagged with a sector is
+a false positive); quotes per whitespace token of the original text and per span.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import (
+    average_precision_score,
+    f1_score,
+    hamming_loss,
+    precision_recall_fscore_support,
+)
+
+from salatag.labels import SECTOR_INDEX, SECTORS
+
+
+def sector_arrays(gold: list[dict], pred: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gold labels, predicted labels and predicted scores, one row per paragraph."""
+    y, yhat, scores = [], [], []
+    for g, p in zip(gold, pred, strict=True):
+        if len(g["paragraphs"]) != len(p["paragraphs"]):
+            raise ValueError(f"{g['id']}: gold and predicted paragraphs differ in number")
+        for gp, pp in zip(g["paragraphs"], p["paragraphs"], strict=True):
+            y.append([label in gp["sectors"] for label in SECTORS])
+            yhat.append([label in pp["sectors"] for label in SECTORS])
+            s = pp.get("scores") or {}
+            scores.append([s.get(label, float(label in pp["sectors"])) for label in SECTORS])
+    return np.array(y, bool), np.array(yhat, bool), np.array(scores, float)
+
+
+def sector_metrics(gold: list[dict], pred: list[dict]) -> dict[str, Any]:
+    y, yhat, scores = sector_arrays(gold, pred)
+    p, r, f, support = precision_recall_fscore_support(y, yhat, zero_division=0)
+    per_label = {}
+    for j, label in enumerate(SECTORS):
+        ap = average_precision_score(y[:, j], scores[:, j]) if y[:, j].any() else float("nan")
+        per_label[label] = {
+            "precision": float(p[j]),
+            "recall": float(r[j]),
+            "f1": float(f[j]),
+            "support": int(support[j]),
+            "pr_auc": float(ap),
+        }
+    return {
+        "per_label": per_label,
+        "micro_f1": float(f1_score(y, yhat, average="micro", zero_division=0)),
+        "macro_f1": float(f1_score(y, yhat, average="macro", zero_division=0)),
+        "exact_match": float((y == yhat).all(axis=1).mean()) if len(y) else 0.0,
+        "hamming_loss": float(hamming_loss(y, yhat)) if len(y) else 0.0,
+        "paragraphs": len(y),
+    }
+
+
+def body_accuracy(gold: list[dict], pred: list[dict]) -> float:
+    pairs = [
+        (gp["body"], pp["body"])
+        for g, p in zip(gold, pred, strict=True)
+        for gp, pp in zip(g["paragraphs"], p["paragraphs"], strict=True)
+    ]
+    return sum(a == b for a, b in pairs) / max(len(pairs), 1)
+
+
+def _inside(text: str, quotes: list[dict]) -> list[bool]:
+    flags = []
+    for m in re.finditer(r"\S+", text):
+        flags.append(any(q["start"] < m.end() and m.start() < q["end"] for q in quotes))
+    return flags
+
+
+def _prf(tp: int, n_pred: int, n_gold: int) -> dict[str, float]:
+    p = tp / n_pred if n_pred else 0.0
+    r = tp / n_gold if n_gold else 0.0
+    return {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0}
+
+
+def _overlaps(a: dict, b: dict) -> bool:
+    inter = min(a["end"], b["end"]) - max(a["start"], b["start"])
+    return inter >= 0.5 * (a["end"] - a["start"]) and inter >= 0.5 * (b["end"] - b["start"])
+
+
+def normalize_speaker(name: str | None) -> str:
+    if not name:
+        return ""
+    name = unicodedata.normalize("NFC", name).casefold()
+    return " ".join(re.findall(r"\w+", name))
+
+
+def quote_metrics(gold: list[dict], pred: list[dict]) -> dict[str, Any]:
+    tp = n_pred = n_gold = 0
+    exact = overlap = 0
+    spans_pred = spans_gold = 0
+    speakers_right = speakers_total = 0
+    for g, p in zip(gold, pred, strict=True):
+        gi, pi = _inside(g["text"], g["quotes"]), _inside(g["text"], p["quotes"])
+        tp += sum(a and b for a, b in zip(gi, pi, strict=True))
+        n_gold += sum(gi)
+        n_pred += sum(pi)
+        spans_gold += len(g["quotes"])
+        spans_pred += len(p["quotes"])
+        gold_spans = {(q["start"], q["end"]) for q in g["quotes"]}
+        exact += sum((q["start"], q["end"]) in gold_spans for q in p["quotes"])
+        used: set[int] = set()
+        for q in p["quotes"]:
+            match = next(
+                (i for i, gq in enumerate(g["quotes"]) if i not in used and _overlaps(q, gq)), None
+            )
+            if match is None:
+                continue
+            used.add(match)
+            overlap += 1
+            speakers_total += 1
+            gold_speaker = normalize_speaker(g["quotes"][match].get("speaker"))
+            speakers_right += gold_speaker == normalize_speaker(q.get("speaker"))
+    return {
+        "token": _prf(tp, n_pred, n_gold),
+        "span_exact": _prf(exact, spans_pred, spans_gold),
+        "span_overlap": _prf(overlap, spans_pred, spans_gold),
+        "speaker_accuracy": speakers_right / speakers_total if speakers_total else 0.0,
+        "matched_quotes": speakers_total,
+        "gold_quotes": spans_gold,
+        "predicted_quotes": spans_pred,
+    }
+
+
+def dev_score(gold: list[dict], pred: list[dict]) -> float:
+    """The single number early stopping watches: sector macro-F1 and quote token F1."""
+    return (
+        0.5 * sector_metrics(gold, pred)["macro_f1"]
+        + 0.5 * quote_metrics(gold, pred)["token"]["f1"]
+    )
+
+
+def tune_thresholds(gold: list[dict], pred: list[dict]) -> dict[str, float]:
+    """Per-label thresholds that maximise dev F1 (0.5 where a label has no positives)."""
+    y, _, scores = sector_arrays(gold, pred)
+    grid = np.round(np.arange(0.05, 0.96, 0.025), 3)
+    out = {}
+    for label in SECTORS:
+        j = SECTOR_INDEX[label]
+        if not y[:, j].any():
+            out[label] = 0.5
+            continue
+        f1s = [f1_score(y[:, j], scores[:, j] >= t, zero_division=0) for t in grid]
+        best = max(range(len(grid)), key=lambda i: (f1s[i], -abs(grid[i] - 0.5)))
+        out[label] = float(grid[best])
+    return out

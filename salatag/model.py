@@ -1,0 +1,158 @@
+"""One encoder, three small heads: sectors and chrome per paragraph, BIO tags per token.
+
+Paragraph heads mean-pool the hidden states of the paragraph's tokens inside a
+window, so a paragraph sees its neighbours through attention. The saved model
+directory is self-contained: base-model reference, LoRA adapter (or full encoder),
+heads, thresholds, label maps and the run's config and metrics.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from salatag.encoder import load_encoder, load_tokenizer
+from salatag.features import TAGS
+from salatag.labels import SECTORS
+
+FORMAT = 1
+META_FILE = "salatag.json"
+
+
+class ModelError(RuntimeError):
+    """A model directory that cannot be loaded; says what is missing."""
+
+
+@dataclass
+class ModelMeta:
+    """What inference needs to rebuild and use the model, without the training config."""
+
+    base_model: str
+    encoder_layers: int | None
+    finetune: str
+    max_length: int
+    stride: int
+    context: str
+    sectors: list[str] = field(default_factory=lambda: list(SECTORS))
+    tags: list[str] = field(default_factory=lambda: list(TAGS))
+    thresholds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(SECTORS, 0.5))
+    chrome_threshold: float = 0.5
+    format: int = FORMAT
+
+
+@dataclass
+class Output:
+    tag_logits: torch.Tensor  # (B, T, tags)
+    sector_logits: torch.Tensor  # (B, P, sectors)
+    chrome_logits: torch.Tensor  # (B, P)
+
+
+class SalatagModel(nn.Module):
+    def __init__(self, encoder: nn.Module, hidden: int, dropout: float = 0.1) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.dropout = nn.Dropout(dropout)
+        self.tag_head = nn.Linear(hidden, len(TAGS))
+        self.sector_head = nn.Linear(hidden, len(SECTORS))
+        self.chrome_head = nn.Linear(hidden, 1)
+
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_para: torch.Tensor
+    ) -> Output:
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        slots = int(token_para.max().item()) + 1 if token_para.numel() else 0
+        slots = max(slots, 1)
+        member = (
+            token_para.unsqueeze(1) == torch.arange(slots, device=token_para.device)[None, :, None]
+        )  # (B, P, T)
+        weights = member.to(hidden.dtype)
+        pooled = weights @ hidden / weights.sum(-1, keepdim=True).clamp(min=1)
+        pooled = self.dropout(pooled)
+        return Output(
+            self.tag_head(self.dropout(hidden)),
+            self.sector_head(pooled),
+            self.chrome_head(pooled).squeeze(-1),
+        )
+
+    def heads_state(self) -> dict[str, torch.Tensor]:
+        return {
+            k: v.detach().cpu().contiguous()
+            for k, v in self.state_dict().items()
+            if not k.startswith("encoder.")
+        }
+
+
+def build_encoder(
+    base_model: str, encoder_layers: int | None, finetune: str, lora: dict[str, Any] | None = None
+) -> nn.Module:
+    encoder = load_encoder(base_model).float()
+    if encoder_layers is not None:
+        layers = encoder.encoder.layer
+        if encoder_layers > len(layers):
+            raise ModelError(f"encoder_layers={encoder_layers} but the model has {len(layers)}")
+        encoder.encoder.layer = layers[:encoder_layers]
+        encoder.config.num_hidden_layers = encoder_layers
+    if finetune == "lora":
+        from peft import LoraConfig, get_peft_model
+
+        lora = lora or {}
+        encoder = get_peft_model(
+            encoder,
+            LoraConfig(
+                r=lora.get("lora_r", 16),
+                lora_alpha=lora.get("lora_alpha", 32),
+                lora_dropout=lora.get("lora_dropout", 0.1),
+                target_modules=lora.get("lora_targets", ["query", "key", "value", "dense"]),
+            ),
+        )
+    elif finetune == "frozen":
+        encoder.requires_grad_(False)
+    return encoder
+
+
+def save_model(
+    model: SalatagModel, meta: ModelMeta, out: Path, extra_files: dict[str, str] | None = None
+) -> None:
+    """Write the model directory; the weights are small when the encoder is LoRA-tuned."""
+    out.mkdir(parents=True, exist_ok=True)
+    save_file(model.heads_state(), str(out / "heads.safetensors"))
+    if meta.finetune == "lora":
+        model.encoder.save_pretrained(str(out / "adapter"))
+    elif meta.finetune == "full":
+        model.encoder.save_pretrained(str(out / "encoder"))
+    (out / META_FILE).write_text(json.dumps(meta.__dict__, indent=2, ensure_ascii=False) + "\n")
+    for name, content in (extra_files or {}).items():
+        (out / name).write_text(content, encoding="utf-8")
+
+
+def load_model(model_dir: Path | str, merge: bool = True) -> tuple[SalatagModel, Any, ModelMeta]:
+    """Load model, tokenizer and meta; LoRA weights are merged for faster inference."""
+    model_dir = Path(model_dir)
+    meta_path = model_dir / META_FILE
+    if not meta_path.exists():
+        raise ModelError(f"{model_dir} is not a salatag model directory (no {META_FILE})")
+    meta = ModelMeta(**json.loads(meta_path.read_text(encoding="utf-8")))
+    if meta.format != FORMAT:
+        raise ModelError(f"{model_dir}: model format {meta.format}, this salatag reads {FORMAT}")
+    if meta.finetune == "full":
+        encoder = load_encoder(str(model_dir / "encoder")).float()
+    else:
+        encoder = build_encoder(meta.base_model, meta.encoder_layers, "frozen")
+        if meta.finetune == "lora":
+            from peft import PeftModel
+
+            encoder = PeftModel.from_pretrained(encoder, str(model_dir / "adapter"))
+            if merge:
+                encoder = encoder.merge_and_unload()
+    model = SalatagModel(encoder, encoder.config.hidden_size)
+    missing = model.load_state_dict(load_file(str(model_dir / "heads.safetensors")), strict=False)
+    if missing.unexpected_keys or any(not k.startswith("encoder.") for k in missing.missing_keys):
+        raise ModelError(f"{model_dir}/heads.safetensors does not match the model's heads")
+    model.eval()
+    return model, load_tokenizer(meta.base_model), meta

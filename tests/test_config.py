@@ -1,0 +1,45 @@
+"""Configs: shipped ones load; mistakes name the key before anything is trained."""
+
+from pathlib import Path
+
+import pytest
+
+from salatag.config import ConfigError, load_config
+
+CONFIGS = sorted((Path(__file__).parents[1] / "configs").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+def test_shipped_configs_load(path: Path) -> None:
+    cfg = load_config(path)
+    assert load_config(None, []).model_validate(cfg.model_dump()) == cfg
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["optim.lerning_rate=1"], "optim.lerning_rate: unknown key"),
+        (["optim.epoch=3"], "did you mean optim.epochs"),
+        (["optim.epochs=many"], "optim.epochs: Input should be a valid integer"),
+        (["window.context=sentence"], "window.context: Input should be 'article' or 'paragraph'"),
+        (["finetune.method=qlora"], "finetune.method"),
+        (["window.max_length=4096"], "window.max_length: Input should be less than or equal"),
+        (["heads=yes"], "heads: Input should be a valid dictionary"),
+        (["optim.epochs"], "expected key=value"),
+    ],
+)
+def test_errors_name_the_key(overrides: list[str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_config(None, overrides)
+
+
+def test_file_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "missing.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("optim: [1, 2\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad)
+    bad.write_text("run:\n  seeed: 1\n")
+    with pytest.raises(ConfigError, match=rf"{bad}: run.seeed: unknown key .*run.seed"):
+        load_config(bad)

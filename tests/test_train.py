@@ -1,0 +1,110 @@
+"""Training end to end on tiny data with the real encoder (first layers only).
+
+The spaCy/HF habit: overfit a handful of examples to F1 1.0, save, reload, get the
+same predictions; plus crash-and-resume reproducing an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conftest import TINY
+from conftest import train_cli as _train_cli
+
+from salatag.article import Article
+from salatag.corpus import REPO_ROOT
+from salatag.metrics import quote_metrics, sector_metrics
+from salatag.tagger import Tagger
+
+
+def test_overfit_reaches_f1_one_on_both_heads(tiny_model: Path, fixture_data: Path) -> None:
+    overfit_run = tiny_model
+    gold = [json.loads(line) for line in (fixture_data / "dev.jsonl").open(encoding="utf-8")]
+    tagger = Tagger.load(overfit_run / "model", device="cpu")
+
+    pred = tagger.tag([Article.from_text(g["text"], g["id"]) for g in gold])
+    sectors = sector_metrics(gold, pred)
+    for label, m in sectors["per_label"].items():
+        if m["support"]:
+            assert m["f1"] == 1.0, (label, m)
+    assert quote_metrics(gold, pred)["token"]["f1"] == 1.0
+    assert [p["body"] for p in pred[1]["paragraphs"]] == [p["body"] for p in gold[1]["paragraphs"]]
+
+
+def test_saved_model_reloads_with_identical_predictions(
+    tiny_model: Path, fixture_data: Path
+) -> None:
+    overfit_run = tiny_model
+    gold = [json.loads(line) for line in (fixture_data / "dev.jsonl").open(encoding="utf-8")]
+    articles = [Article.from_text(g["text"], g["id"]) for g in gold]
+    first = Tagger.load(overfit_run / "model", device="cpu").tag(articles)
+    second = Tagger.load(overfit_run / "model", device="cpu").tag(articles)
+    assert first == second
+    saved = json.loads((overfit_run / "model" / "salatag.json").read_text())
+    assert set(saved["thresholds"]) == {"trade", "transport", "security", "water", "energy"}
+    for name in ("config.yaml", "metrics.json", "data.json", "heads.safetensors", "adapter"):
+        assert (overfit_run / "model" / name).exists(), name
+    size = sum(f.stat().st_size for f in (overfit_run / "model").rglob("*") if f.is_file())
+    assert size < 20_000_000, "a LoRA model directory must stay small"
+
+
+def test_a_killed_run_resumes_to_the_same_metrics(fixture_data: Path, tmp_path: Path) -> None:
+    config = REPO_ROOT / "configs" / "cpu-small.yaml"
+    common = [
+        *TINY,
+        f"data.train={fixture_data}/train.jsonl",
+        f"data.dev={fixture_data}/dev.jsonl",
+        "data.max_train_articles=",
+        "optim.epochs=3",
+        "run.checkpoint_every=2",
+        "optim.batch_size=2",
+    ]
+    whole = _train_cli(config, [*common, f"run.output_dir={tmp_path / 'whole'}"])
+    assert whole.returncode == 0, whole.stderr[-3000:]
+
+    out = tmp_path / "killed"
+    args = [sys.executable, "-m", "train", str(config)]
+    for item in [*common, f"run.output_dir={out}"]:
+        args += ["--set", item]
+    proc = subprocess.Popen(
+        args, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    progress = out / "checkpoint" / "progress.json"
+    deadline = time.time() + 600
+    while time.time() < deadline and proc.poll() is None:
+        if progress.exists() and json.loads(progress.read_text())["global_step"] >= 4:
+            break
+        time.sleep(0.2)
+    assert proc.poll() is None, "the run ended before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (out / "model").exists()
+    resumed = _train_cli(config, [*common, f"run.output_dir={out}"], "--resume")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "resuming at epoch" in resumed.stdout + resumed.stderr
+
+    a = json.loads((tmp_path / "whole" / "model" / "metrics.json").read_text())
+    b = json.loads((out / "model" / "metrics.json").read_text())
+    for key in ("sector_macro_f1", "quote_token_f1", "score"):
+        assert round(a["dev"][key], 3) == round(b["dev"][key], 3), key
+    assert a["thresholds"] == b["thresholds"]
+
+
+def test_bad_config_and_data_fail_before_training(fixture_data: Path, tmp_path: Path) -> None:
+    config = REPO_ROOT / "configs" / "cpu-small.yaml"
+    result = _train_cli(config, ["optim.epoch=2"])
+    assert result.returncode == 2 and "optim.epoch: unknown key" in result.stderr
+    result = _train_cli(config, [f"data.train={tmp_path}/none.jsonl"])
+    assert result.returncode == 2 and "data.train:" in result.stderr
+    bad = tmp_path / "bad.jsonl"
+    record = json.loads((fixture_data / "train.jsonl").read_text().splitlines()[0])
+    record["paragraphs"][0]["sectors"] = ["tourism"]
+    bad.write_text(json.dumps(record, ensure_ascii=False) + "\n")
+    result = _train_cli(config, [f"data.train={bad}", f"data.dev={fixture_data}/dev.jsonl"])
+    assert result.returncode == 2 and "unknown label" in result.stderr
+    assert "Traceback" not in result.stderr
