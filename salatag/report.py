@@ -1,0 +1,270 @@
+"""Human-readable outputs of an evaluation: report.md, figures, model-card numbers.
+
+Everything here is generated from metrics.json (and the predictions for the
+figures), so the numbers users read are the numbers that were measured.
+
+    python -m salatag.report card reports/test/metrics.json   # rewrite model_card.md
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from salatag.corpus import REPO_ROOT
+from salatag.labels import SECTORS
+from salatag.metrics import sector_arrays
+
+MODEL_CARD = REPO_ROOT / "model_card.md"
+SYSTEM_NAMES = {"salatag": "salatag (this model)", "tfidf": "TF-IDF + logistic regression",
+                "keywords": "keyword rules"}  # fmt: skip
+
+
+def _ci(m: dict[str, Any], key: str) -> str:
+    lo, hi = m.get("ci95", {}).get(key, (None, None))
+    return f" [{lo:.3f}, {hi:.3f}]" if lo is not None else ""
+
+
+def headline_table(metrics: dict[str, Any]) -> str:
+    rows = ["| system | sector macro-F1 [95 % CI] | sector micro-F1 | quote token F1 [95 % CI] "
+            "| quote span F1 (≥ 50 %) | speaker accuracy | body/chrome accuracy |",
+            "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for name, m in metrics["systems"].items():
+        rows.append(
+            f"| {SYSTEM_NAMES.get(name, name)} | {m['sector_macro_f1']:.3f}"
+            f"{_ci(m, 'sector_macro_f1')} | {m['sector_micro_f1']:.3f} | {m['quote_token_f1']:.3f}"
+            f"{_ci(m, 'quote_token_f1')} | {m['quote_span_f1']:.3f} | "
+            f"{m['quotes']['speaker_accuracy']:.3f} | {m['body_accuracy']:.3f} |"
+        )
+    return "\n".join(rows)
+
+
+def label_table(metrics: dict[str, Any]) -> str:
+    m = metrics["systems"]["salatag"]
+    rows = ["| label | precision | recall | F1 [95 % CI] | PR-AUC | support | threshold |",
+            "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for label in SECTORS:
+        x = m["sectors"]["per_label"][label]
+        rows.append(
+            f"| {label} | {x['precision']:.3f} | {x['recall']:.3f} | {x['f1']:.3f}"
+            f"{_ci(m, 'f1_' + label)} | {x['pr_auc']:.3f} | {x['support']} | "
+            f"{metrics['model']['thresholds'][label]:.3f} |"
+        )
+    return "\n".join(rows)
+
+
+def margins_table(metrics: dict[str, Any]) -> str:
+    ours = metrics["systems"]["salatag"]
+    rows = ["| baseline | Δ sector macro-F1 | Δ quote token F1 |", "|---|---|---|"]
+    for name, m in metrics["systems"].items():
+        if name != "salatag":
+            rows.append(
+                f"| {SYSTEM_NAMES.get(name, name)} | "
+                f"{ours['sector_macro_f1'] - m['sector_macro_f1']:+.3f} | "
+                f"{ours['quote_token_f1'] - m['quote_token_f1']:+.3f} |"
+            )
+    return "\n".join(rows)
+
+
+def write_report(metrics: dict[str, Any], out: Path) -> None:
+    d, model = metrics["data"], metrics["model"]
+    forms = metrics["quote_forms"]
+    form_rows = "\n".join(
+        f"| {form} | {v['found']} | {v['missed']} |" for form, v in sorted(forms.items())
+    )
+    text = f"""# Evaluation report
+
+Data: `{d["path"]}`: {d["articles"]} articles, {d["paragraphs"]} paragraphs, {d["quotes"]}
+quotes (sha256 `{d["sha256"][:16]}…`). Model: `{model["path"]}` (base
+`{model["base_model"]}`, sha256 `{model["sha256"][:16]}…`). Intervals are 95 % bootstrap
+intervals over articles.
+
+## Headline
+{headline_table(metrics)}
+
+The baselines share the rule quote splitter (dash-opened lines, guillemets before a
+verb of saying, first-person lines ending in `, – деді …`).
+
+## Margin of salatag over each baseline
+{margins_table(metrics)}
+
+## Sectors per label (salatag, thresholds tuned on dev)
+{label_table(metrics)}
+
+## Quotes by form (gold quotes found at ≥ 50 % overlap)
+| form | found | missed |
+|---|---|---|
+{form_rows}
+
+## Figures
+- [Per-label F1 with intervals](f1_by_label.png)
+- [Precision-recall curves](pr_curves.png)
+- [Label co-occurrence (gold) and confusion](cooccurrence.png)
+- [Reliability diagram](reliability.png)
+- [Quote errors by form](quote_forms.png)
+
+The worst false positives and negatives are in [errors.jsonl](errors.jsonl).
+"""
+    (out / "report.md").write_text(text, encoding="utf-8")
+
+
+def write_figures(gold: list[dict], systems: dict[str, list[dict]], metrics: dict[str, Any],
+                  out: Path) -> None:  # fmt: skip
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import precision_recall_curve
+
+    x = np.arange(len(SECTORS))
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    width = 0.8 / len(systems)
+    for k, name in enumerate(systems):
+        m = metrics["systems"][name]
+        f1 = [m["sectors"]["per_label"][lab]["f1"] for lab in SECTORS]
+        ci = m.get("ci95", {})
+        err = None
+        if ci:
+            err = np.array([[f - ci[f"f1_{lab}"][0], ci[f"f1_{lab}"][1] - f]
+                            for f, lab in zip(f1, SECTORS, strict=True)]).T.clip(min=0)  # fmt: skip
+        ax.bar(x + k * width, f1, width, yerr=err, capsize=2, label=SYSTEM_NAMES.get(name, name))
+    ax.set_xticks(x + width * (len(systems) - 1) / 2, SECTORS)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("F1")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "f1_by_label.png", dpi=120)
+    plt.close(fig)
+
+    y, yhat, scores = sector_arrays(gold, systems["salatag"])
+    fig, ax = plt.subplots(figsize=(5, 4))
+    for j, label in enumerate(SECTORS):
+        if y[:, j].any():
+            p, r, _ = precision_recall_curve(y[:, j], scores[:, j])
+            ax.plot(r, p, label=label)
+    ax.set_xlabel("recall")
+    ax.set_ylabel("precision")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "pr_curves.png", dpi=120)
+    plt.close(fig)
+
+    co = y.T.astype(int) @ y.astype(int)
+    confusion = y.T.astype(int) @ yhat.astype(int)  # gold label (row) predicted as (column)
+    fig, axes = plt.subplots(1, 2, figsize=(9, 4))
+    for ax, mat, title in ((axes[0], co, "gold co-occurrence"),
+                           (axes[1], confusion, "gold (rows) vs predicted (columns)")):  # fmt: skip
+        ax.imshow(mat, cmap="Blues")
+        ax.set_xticks(x, SECTORS, rotation=45)
+        ax.set_yticks(x, SECTORS)
+        ax.set_title(title, fontsize=9)
+        for i in range(len(SECTORS)):
+            for j in range(len(SECTORS)):
+                ax.text(j, i, str(mat[i, j]), ha="center", va="center", fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "cooccurrence.png", dpi=120)
+    plt.close(fig)
+
+    bins = np.linspace(0, 1, 11)
+    flat_s, flat_y = scores.ravel(), y.ravel()
+    which = np.clip(np.digitize(flat_s, bins) - 1, 0, 9)
+    centers, freq = [], []
+    for b in range(10):
+        mask = which == b
+        if mask.any():
+            centers.append(flat_s[mask].mean())
+            freq.append(flat_y[mask].mean())
+    fig, ax = plt.subplots(figsize=(4, 4))
+    ax.plot([0, 1], [0, 1], "--", color="grey")
+    ax.plot(centers, freq, "o-")
+    ax.set_xlabel("predicted probability")
+    ax.set_ylabel("observed frequency")
+    ax.set_title("reliability (all sectors)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(out / "reliability.png", dpi=120)
+    plt.close(fig)
+
+    forms = metrics["quote_forms"]
+    names = sorted(forms)
+    fig, ax = plt.subplots(figsize=(6, 3))
+    ax.bar(names, [forms[n]["found"] for n in names], label="found")
+    ax.bar(names, [forms[n]["missed"] for n in names],
+           bottom=[forms[n]["found"] for n in names], label="missed")  # fmt: skip
+    ax.set_ylabel("gold quotes")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "quote_forms.png", dpi=120)
+    plt.close(fig)
+
+
+# --- model card ------------------------------------------------------------------
+
+BEGIN, END = "<!-- metrics:begin (python -m salatag.report card) -->", "<!-- metrics:end -->"
+
+
+def card_front_matter(metrics: dict[str, Any]) -> dict[str, Any]:
+    ours = metrics["systems"]["salatag"]
+    results = [
+        {"task": {"type": "text-classification", "name": "cooperation sectors (multi-label)"},
+         "dataset": {"name": "salatag real test split (Kazinform)", "type": "salatag-test"},
+         "metrics": [{"type": "f1", "name": "sector macro-F1",
+                      "value": round(ours["sector_macro_f1"], 4)},
+                     {"type": "f1", "name": "sector micro-F1",
+                      "value": round(ours["sector_micro_f1"], 4)}]},
+        {"task": {"type": "token-classification", "name": "direct quotes"},
+         "dataset": {"name": "salatag real test split (Kazinform)", "type": "salatag-test"},
+         "metrics": [{"type": "f1", "name": "quote token F1",
+                      "value": round(ours["quote_token_f1"], 4)},
+                     {"type": "f1", "name": "quote span F1 (50% overlap)",
+                      "value": round(ours["quote_span_f1"], 4)}]},
+    ]  # fmt: skip
+    return {
+        "language": ["kk"],
+        "license": "apache-2.0",
+        "library_name": "salatag",
+        "base_model": "intfloat/multilingual-e5-small",
+        "datasets": ["salatag-labelled-corpus"],
+        "metrics": ["f1"],
+        "tags": ["kazakh", "news", "multi-label", "quotes", "lora"],
+        "model-index": [{"name": "salatag-default", "results": results}],
+    }
+
+
+def card_block(metrics: dict[str, Any]) -> str:
+    d = metrics["data"]
+    return (
+        f"Real test split: {d['articles']} Kazinform articles, {d['paragraphs']} paragraphs, "
+        f"{d['quotes']} quotes (sha256 `{d['sha256'][:16]}…`).\n\n"
+        f"{headline_table(metrics)}\n\n{margins_table(metrics)}\n\n{label_table(metrics)}"
+    )
+
+
+def render_card(template: str, metrics: dict[str, Any]) -> str:
+    front = yaml.safe_dump(card_front_matter(metrics), sort_keys=False, allow_unicode=True)
+    body = template.split("---\n", 2)[2] if template.startswith("---\n") else template
+    if BEGIN not in body or END not in body:
+        raise ValueError(f"{MODEL_CARD} lacks the markers {BEGIN} … {END}")
+    head, rest = body.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    return f"---\n{front}---\n{head}{BEGIN}\n{card_block(metrics)}\n{END}{tail}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 2 or args[0] != "card":
+        print("usage: python -m salatag.report card METRICS_JSON", file=sys.stderr)
+        return 2
+    metrics = json.loads(Path(args[1]).read_text(encoding="utf-8"))
+    MODEL_CARD.write_text(render_card(MODEL_CARD.read_text(encoding="utf-8"), metrics),
+                          encoding="utf-8")  # fmt: skip
+    print(f"updated {MODEL_CARD} from {args[1]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
