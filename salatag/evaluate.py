@@ -44,6 +44,14 @@ def sha256_file(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def shown(path: Path) -> str:
+    """Paths in reports relative to the repository, so reports do not name our machines."""
+    try:
+        return path.resolve().relative_to(REPO_ROOT.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def model_hash(model_dir: Path) -> str:
     h = hashlib.sha256()
     for f in sorted(p for p in model_dir.rglob("*") if p.is_file()):
@@ -201,14 +209,14 @@ def evaluate(
             systems["tfidf"] = tfidf.predict(articles)
     metrics: dict[str, Any] = {
         "data": {
-            "path": str(data),
+            "path": shown(data),
             "sha256": sha256_file(data),
             "articles": len(gold),
             "paragraphs": sum(len(g["paragraphs"]) for g in gold),
             "quotes": sum(len(g["quotes"]) for g in gold),
         },
         "model": {
-            "path": str(model_dir),
+            "path": shown(model_dir),
             "sha256": model_hash(model_dir),
             "base_model": tagger.meta.base_model,
             "thresholds": tagger.thresholds,
