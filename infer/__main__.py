@@ -56,7 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("inputs", nargs="+", metavar="INPUT")
-    parser.add_argument("--out", type=Path, required=True, help="output file")
+    parser.add_argument(
+        "--out", type=Path, required=True, help="output file (a folder for --engine ray)"
+    )
     parser.add_argument(
         "--model",
         type=Path,
@@ -66,6 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--format", choices=["jsonl", "csv", "parquet"])
     parser.add_argument("--batch-size", type=int, default=32, help="windows per forward pass")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    parser.add_argument(
+        "--backend",
+        choices=["torch", "onnx-int8", "onnx-fp32"],
+        default="torch",
+        help="forward pass: torch, or ONNX Runtime on the CPU (needs .[onnx]; exported once)",
+    )
     parser.add_argument(
         "--threshold",
         action="append",
@@ -83,15 +91,21 @@ def build_parser() -> argparse.ArgumentParser:
         default=200_000,
         help="skip articles longer than this (default 200000)",
     )
+    parser.add_argument(
+        "--engine",
+        choices=["local", "ray"],
+        default="local",
+        help="local: this process; ray: Ray Data workers writing shards into --out "
+        '(pip install ".[ray]"; a rerun skips finished shards)',
+    )
+    parser.add_argument(
+        "--num-workers", type=int, default=2, help="Ray workers, each with its own model"
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    fmt = args.format or FORMATS.get(args.out.suffix.lower())
-    if fmt is None:
-        print(f"error: cannot tell the format of {args.out}; use --format", file=sys.stderr)
-        return 2
     try:
         thresholds = parse_thresholds(args.threshold)
     except ValueError as err:
@@ -99,6 +113,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.batch_size < 1:
         print("error: --batch-size must be at least 1", file=sys.stderr)
+        return 2
+    if args.engine == "ray":  # the only place Ray is imported
+        from salatag.ray_engine import run_cli
+
+        return run_cli(args, thresholds)
+    fmt = args.format or FORMATS.get(args.out.suffix.lower())
+    if fmt is None:
+        print(f"error: cannot tell the format of {args.out}; use --format", file=sys.stderr)
         return 2
 
     from tqdm.auto import tqdm
@@ -109,7 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     from salatag.tagger import Tagger
 
     try:
-        tagger = Tagger.load(args.model, device=args.device, batch_size=args.batch_size)
+        tagger = Tagger.load(
+            args.model, device=args.device, batch_size=args.batch_size, backend=args.backend
+        )
     except (ModelError, EncoderError, RuntimeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -33,15 +33,35 @@ class Item:
     error: str | None = None
 
 
-def _read_bytes(data: bytes, source: str) -> Item:
+def read_bytes(data: bytes, source: str) -> Item:
+    """An Item from one whole-article file (decoding problems become its error)."""
     try:
         return Item(source, decode_article(data))
     except ArticleError as err:
         return Item(source, error=str(err))
 
 
-def _jsonl_items(lines: Iterable[str], name: str) -> Iterator[Item]:
-    for lineno, line in enumerate(lines, 1):
+def record_item(obj: Any, where: str, what: str = "a JSONL input line") -> Item:
+    """An Item from one parsed input record (a JSONL line, a Parquet row).
+
+    Shared by the local reader and the Ray engine so both name, pass through and
+    reject records the same way; `where` is the id used when the record has none.
+    """
+    if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
+        return Item(
+            str(obj.get("id", where)) if isinstance(obj, dict) else where,
+            error=f"{what} needs a string field 'text'",
+        )
+    text = obj.pop("text")
+    rid = str(obj.pop("id", where))
+    for key in ("paragraphs", "quotes", "summary", "lang", "script", "error", "skipped"):
+        obj.pop(key, None)  # earlier predictions or gold: replaced, not passed through
+    return Item(rid, text, obj)
+
+
+def jsonl_items(lines: Iterable[str], name: str, first: int = 1) -> Iterator[Item]:
+    """Items from JSONL lines; `first` is the number of the first line (ids `name:N`)."""
+    for lineno, line in enumerate(lines, first):
         if not line.strip():
             continue
         where = f"{name}:{lineno}"
@@ -50,17 +70,12 @@ def _jsonl_items(lines: Iterable[str], name: str) -> Iterator[Item]:
         except json.JSONDecodeError as err:
             yield Item(where, error=f"not JSON ({err.msg})")
             continue
-        if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
-            yield Item(
-                str(obj.get("id", where)) if isinstance(obj, dict) else where,
-                error="a JSONL input line needs a string field 'text'",
-            )
-            continue
-        text = obj.pop("text")
-        rid = str(obj.pop("id", where))
-        for key in ("paragraphs", "quotes", "summary", "lang", "script", "error", "skipped"):
-            obj.pop(key, None)  # earlier predictions or gold: replaced, not passed through
-        yield Item(rid, text, obj)
+        yield record_item(obj, where)
+
+
+def txt_files(folder: Path) -> list[Path]:
+    """The .txt files under a folder, recursively, in the order they are tagged."""
+    return sorted(p for p in folder.rglob("*.txt") if p.is_file())
 
 
 def read_inputs(inputs: list[str], stdin: io.TextIOBase | None = None) -> Iterator[Item]:
@@ -68,29 +83,46 @@ def read_inputs(inputs: list[str], stdin: io.TextIOBase | None = None) -> Iterat
     for spec in inputs:
         if spec == "-":
             stream = stdin or sys.stdin
-            content = stream.read()
-            if content.lstrip().startswith("{"):
-                yield from _jsonl_items(content.splitlines(), "stdin")
-            else:
-                yield Item("stdin", content.lstrip("\ufeff"))
+            first = stream.readline()
+            if first.lstrip("\ufeff \t").startswith("{"):  # JSONL: streamed line by line
+                yield from jsonl_items([first.lstrip("\ufeff")], "stdin")
+                yield from jsonl_items(stream, "stdin", first=2)
+            else:  # one article: the whole stream
+                yield Item("stdin", (first + stream.read()).lstrip("\ufeff"))
             continue
         path = Path(spec)
         if path.is_dir():
-            for file in sorted(p for p in path.rglob("*.txt") if p.is_file()):
-                yield _read_bytes(file.read_bytes(), str(file))
+            for file in txt_files(path):
+                yield read_bytes(file.read_bytes(), str(file))
         elif not path.exists():
             yield Item(spec, error="no such file or folder")
         elif path.suffix == ".jsonl":
-            with open(path, "rb") as fh:
-                raw = fh.read()
-            try:
-                text = raw.decode("utf-8-sig")
-            except UnicodeDecodeError as err:
-                yield Item(spec, error=f"JSONL file is not valid UTF-8 at byte {err.start}")
-                continue
-            yield from _jsonl_items(text.splitlines(), spec)
+            yield from jsonl_file_items(path, spec)
         else:
-            yield _read_bytes(path.read_bytes(), spec)
+            yield read_bytes(path.read_bytes(), spec)
+
+
+def jsonl_file_items(
+    path: Path, spec: str, start: int = 0, stop: int | None = None, first: int = 1
+) -> Iterator[Item]:
+    """Line by line, so memory does not grow with the file; a line that is not UTF-8
+    becomes an error record and the lines after it are still read.
+
+    `start` and `stop` (byte offsets of line starts) and `first` (the number of the
+    line at `start`) read one part of the file: a shard of the Ray engine.
+    """
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        for lineno, raw in enumerate(fh, first):
+            if stop is not None and start >= stop:
+                break
+            start += len(raw)
+            try:
+                line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+            except UnicodeDecodeError as err:
+                yield Item(f"{spec}:{lineno}", error=f"line is not valid UTF-8 at byte {err.start}")
+                continue
+            yield from jsonl_items([line], spec, first=lineno)
 
 
 def tag_batch(

@@ -63,14 +63,19 @@ class SalatagModel(nn.Module):
         self.chrome_head = nn.Linear(hidden, 1)
 
     def forward(
-        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_para: torch.Tensor
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        token_para: torch.Tensor,
+        slot_ids: torch.Tensor | None = None,
     ) -> Output:
+        """`slot_ids` is `arange(P)`; an ONNX export passes it so that the number of
+        paragraph slots is an input shape, not a data-dependent `.item()`."""
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        slots = int(token_para.max().item()) + 1 if token_para.numel() else 0
-        slots = max(slots, 1)
-        member = (
-            token_para.unsqueeze(1) == torch.arange(slots, device=token_para.device)[None, :, None]
-        )  # (B, P, T)
+        if slot_ids is None:
+            slots = int(token_para.max().item()) + 1 if token_para.numel() else 0
+            slot_ids = torch.arange(max(slots, 1), device=token_para.device)
+        member = token_para.unsqueeze(1) == slot_ids[None, :, None]  # (B, P, T)
         weights = member.to(hidden.dtype)
         pooled = weights @ hidden / weights.sum(-1, keepdim=True).clamp(min=1)
         pooled = self.dropout(pooled)

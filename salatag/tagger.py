@@ -23,6 +23,9 @@ from salatag.labels import SECTORS
 from salatag.model import ModelMeta, SalatagModel, load_model
 
 _EDGE = " \t\n,–—-:;«»\"“”'"
+BACKENDS = ("torch", "onnx-int8", "onnx-fp32")
+DECODING = "bio"  # chosen on dev against "argmax" and "smooth": see scripts/decoding.py
+SWITCH_PENALTY = 2.0  # nats to leave or enter a span in "smooth" decoding
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -59,10 +62,27 @@ class Tagger:
         self.meta = meta
         self.batch_size = batch_size
         self.thresholds = dict(meta.thresholds)
+        self.decoding = DECODING
 
     @classmethod
-    def load(cls, model_dir: Path | str, device: str = "auto", batch_size: int = 32) -> Tagger:
-        model, tokenizer, meta = load_model(model_dir)
+    def load(
+        cls,
+        model_dir: Path | str,
+        device: str = "auto",
+        batch_size: int = 32,
+        backend: str = "torch",
+    ) -> Tagger:
+        """`backend` picks the forward pass only: torch, or ONNX Runtime on the CPU
+        (onnx-int8, onnx-fp32; exported once and cached, see salatag.onnx_backend)."""
+        if backend not in BACKENDS:
+            raise ValueError(f"backend {backend!r}: one of {', '.join(BACKENDS)}")
+        if backend == "torch":
+            model, tokenizer, meta = load_model(model_dir)
+        else:
+            from salatag.onnx_backend import load_onnx
+
+            model, tokenizer, meta = load_onnx(model_dir, backend.removeprefix("onnx-"))
+            device = "cpu" if device == "auto" else device
         return cls(model, tokenizer, meta, device, batch_size)
 
     # --- model outputs -------------------------------------------------------------
@@ -153,7 +173,7 @@ class Tagger:
             paragraphs.append(
                 {"start": p.start, "end": p.end, "body": body, "sectors": sectors, "scores": probs}
             )
-        labels = scores.tag_probs.argmax(-1) if len(scores.tag_probs) else np.array([])
+        labels = decode_tags(scores.tag_probs, self.decoding)
         quotes_view = _spans(labels, scores.tag_probs, 1)
         speakers_view = _spans(labels, scores.tag_probs, 3)
         quotes = []
@@ -213,6 +233,67 @@ def _local_slots(w: Window) -> list[int]:
     present = sorted({p for p in w.paragraphs if p >= 0})
     slot = {p: j for j, p in enumerate(present)}
     return [slot.get(p, -1) for p in w.paragraphs]
+
+
+def _allowed_transitions() -> np.ndarray:
+    """BIO: an I tag follows only a B or I of its own type; anything else is free."""
+    allowed = np.ones((len(TAGS), len(TAGS)), dtype=bool)
+    for j, tag in enumerate(TAGS):
+        if tag.startswith("I-"):
+            allowed[:, j] = False
+            allowed[TAGS.index("B-" + tag[2:]), j] = allowed[j, j] = True
+    return allowed
+
+
+ALLOWED = _allowed_transitions()
+
+
+def viterbi(logp: np.ndarray, transition: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """The best path through per-token log-probabilities (T, K) and transitions (K, K)."""
+    score = start + logp[0]
+    back = np.zeros(logp.shape, dtype=np.int64)
+    for t in range(1, len(logp)):
+        candidates = score[:, None] + transition  # (previous, current)
+        back[t] = candidates.argmax(0)
+        score = candidates.max(0) + logp[t]
+    path = np.empty(len(logp), dtype=np.int64)
+    path[-1] = int(score.argmax())
+    for t in range(len(logp) - 1, 0, -1):
+        path[t - 1] = back[t, path[t]]
+    return path
+
+
+def decode_tags(probs: np.ndarray, method: str = DECODING) -> np.ndarray:
+    """Tag ids per token from the tag probabilities.
+
+    argmax: per token; a long quote breaks wherever one token dips below 0.5.
+    bio: the likeliest valid BIO sequence (an I follows a B or I of its type).
+    smooth: spans are runs of the likeliest kind (outside, quote, speaker; B and I mass
+    summed), found with a cost for every change of kind, so one doubtful token neither
+    splits a quote nor makes one; a run is split again where a B is the likeliest tag.
+    """
+    if not len(probs):
+        return np.zeros(0, dtype=np.int64)
+    if method == "argmax":
+        return probs.argmax(-1)
+    logp = np.log(np.clip(probs, 1e-9, 1.0))
+    if method == "bio":
+        transition = np.where(ALLOWED, 0.0, -np.inf)
+        start = np.array([0.0 if not t.startswith("I-") else -np.inf for t in TAGS])
+        return viterbi(logp, transition, start)
+    if method != "smooth":
+        raise ValueError(f"decoding {method!r}: argmax, bio or smooth")
+    kinds = np.stack([probs[:, 0], probs[:, 1] + probs[:, 2], probs[:, 3] + probs[:, 4]], 1)
+    transition = -SWITCH_PENALTY * (1 - np.eye(3))
+    kind = viterbi(np.log(np.clip(kinds, 1e-9, 1.0)), transition, np.zeros(3))
+    labels = np.zeros(len(probs), dtype=np.int64)
+    for t, k in enumerate(kind):
+        if k == 0:
+            continue
+        b, i = 2 * k - 1, 2 * k
+        new_run = t == 0 or kind[t - 1] != k
+        labels[t] = b if new_run or probs[t, b] > probs[t, i] else i
+    return labels
 
 
 def _spans(labels: np.ndarray, probs: np.ndarray, begin: int) -> list[tuple[int, int, float]]:

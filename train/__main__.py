@@ -2,6 +2,10 @@
 
     python -m train configs/default.yaml [--set optim.epochs=3 ...] [--resume]
     accelerate launch -m train configs/default.yaml      # several GPUs / processes
+    accelerate launch --multi_gpu --num_processes 2 -m train configs/cpu-small.yaml
+                                                         # processes on CPU (gloo)
+
+optim.batch_size is per process: the global batch is batch_size x processes.
 
 Writes OUTPUT_DIR/model (the self-contained model directory inference loads),
 OUTPUT_DIR/log.jsonl (one line of dev metrics per epoch), OUTPUT_DIR/config.yaml, and
@@ -164,7 +168,7 @@ def compute_loss(out, batch, cfg: TrainConfig, pos_weight: torch.Tensor) -> torc
 
 
 def evaluate_dev(model, tokenizer, meta, dev_records, articles, device) -> tuple[dict, list]:  # type: ignore[no-untyped-def]
-    from salatag.metrics import quote_metrics, sector_metrics
+    from salatag.metrics import body_accuracy, dev_score, quote_metrics, sector_metrics
     from salatag.tagger import Tagger
 
     was_training = model.training
@@ -180,9 +184,9 @@ def evaluate_dev(model, tokenizer, meta, dev_records, articles, device) -> tuple
         "quote_token_f1": quotes["token"]["f1"],
         "quote_span_f1": quotes["span_overlap"]["f1"],
         "speaker_accuracy": quotes["speaker_accuracy"],
-        "body_accuracy": None,
+        "body_accuracy": body_accuracy(dev_records, preds),
+        "score": dev_score(dev_records, preds),
     }
-    summary["score"] = 0.5 * summary["sector_macro_f1"] + 0.5 * summary["quote_token_f1"]
     return summary, preds
 
 
@@ -244,10 +248,12 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
     if cfg.run.device == "cuda" and accelerator.device.type != "cuda":
         raise TrainError("run.device: cuda asked for, but no CUDA GPU is available")
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "config.yaml").write_text(cfg.to_yaml(), encoding="utf-8")
+    if accelerator.is_main_process:
+        (out_dir / "config.yaml").write_text(cfg.to_yaml(), encoding="utf-8")
 
     tokenizer = load_tokenizer(cfg.base_model)
-    windows, _dev_raw = load_windows(cfg, tokenizer)
+    with accelerator.main_process_first():  # one process fills the datasets cache first
+        windows, _dev_raw = load_windows(cfg, tokenizer)
     dev_records = [r.to_dict() for r in read_records(cfg.data.dev)]
     dev_articles = [Article.from_text(r["text"], r["id"]) for r in dev_records]
     pos_weight = positive_weights(windows, cfg)
@@ -273,7 +279,9 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
         groups.append({"params": enc_params, "lr": cfg.optim.encoder_lr})
     optimizer = torch.optim.AdamW(groups, weight_decay=cfg.optim.weight_decay)
     pad = tokenizer.pad_token_id
-    steps_per_epoch = math.ceil(len(windows) / cfg.optim.batch_size / cfg.optim.grad_accum)
+    # optimizer steps each process takes: the loader's batches are dealt out to processes
+    batches = math.ceil(math.ceil(len(windows) / cfg.optim.batch_size) / accelerator.num_processes)
+    steps_per_epoch = math.ceil(batches / cfg.optim.grad_accum)
     total = steps_per_epoch * cfg.optim.epochs
     scheduler = get_linear_schedule_with_warmup(
         optimizer, int(total * cfg.optim.warmup_ratio), total
@@ -367,9 +375,16 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
         dev, _ = evaluate_dev(
             unwrapped, tokenizer, meta, dev_records, dev_articles, accelerator.device
         )
+        # each process saw its own batches: the mean of their means is the epoch's loss
+        train_loss = running / max(len(loader) - skip, 1)
+        if accelerator.num_processes > 1:
+            train_loss = accelerator.reduce(
+                torch.tensor(train_loss, device=accelerator.device), reduction="mean"
+            ).item()
         line = {
             "epoch": epoch + 1,
-            "train_loss": running / max(len(loader) - skip, 1),
+            "train_loss": train_loss,
+            "processes": accelerator.num_processes,
             "seconds": round(time.time() - started, 1),
             **dev,
         }

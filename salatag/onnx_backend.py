@@ -1,0 +1,438 @@
+"""The model's forward pass in ONNX Runtime, in int8 or fp32, for batch tagging on CPUs.
+
+    python -m salatag.onnx_backend export MODEL_DIR [--precision int8|fp32]
+
+Why: on a few CPU cores the fp32 forward pass is bound by matmul throughput; int8 weights
+with dynamically quantised activations do the same matmuls at a higher rate. Only the
+forward pass is swapped: windows, merging and decoding stay in `Tagger`, so a backend can
+change the logits and nothing else (scripts/onnx_agreement.py measures how much).
+
+Exports are cached per model directory under `~/.cache/salatag/onnx/<hash>/<variant>/`
+(or `$SALATAG_CACHE/onnx/...`), the hash covering every file of the model directory. A
+variant is built in a temporary directory beside its final place, hashed into a manifest
+and renamed into place; the hashes are checked before the first use in a process, so a
+killed export or a corrupted file is rebuilt, never loaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import time
+import warnings
+from contextlib import suppress
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from salatag.encoder import load_tokenizer
+from salatag.encoder.cache import resolve_base_model, sha256_file
+from salatag.model import FORMAT, META_FILE, ModelError, ModelMeta, Output, load_model
+
+EXPORT_VERSION = 1  # bump when an exported graph changes; it is part of the cache key
+PRECISIONS = ("int8", "fp32")
+INPUTS = ("input_ids", "attention_mask", "token_para", "slot_ids")
+OUTPUTS = ("tag_logits", "sector_logits", "chrome_logits")
+ONNX_FILE = "model.onnx"
+MANIFEST = "manifest.json"
+STALE_PARTIAL_S = 3600  # a partial build this old belongs to a killed process
+OPT_LEVELS = ("all", "extended", "basic", "disable")
+
+log = logging.getLogger(__name__)
+_verified: dict[Path, tuple] = {}  # variant dir -> stat fingerprint when its hashes last matched
+
+
+class OnnxUnavailable(RuntimeError):
+    """onnxruntime (or onnx) is not installed; says how to install it."""
+
+
+def _require_onnx() -> Any:
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime
+    except ImportError as err:
+        raise OnnxUnavailable(
+            f"the ONNX backends need onnxruntime and onnx ({err.name} is missing): "
+            f'pip install ".[onnx]"'
+        ) from None
+    return onnxruntime
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """How a variant is built; every field is part of its cache directory's name.
+
+    int8 uses `quantize_dynamic`: weights quantised once, activations per call (one
+    scale per tensor). `fp32_ffn_out` keeps the FFN output projection of those layers in
+    fp32: its input (after GELU) holds the widest activations, and in e5-small the
+    flips concentrate in few layers (layer 4 alone, quantised, flips ~1.8 % of the token tags).
+    `fuse` runs ONNX Runtime's BERT fusions (attention, skip-layer-norm, bias-GELU) first.
+    """
+
+    precision: str = "int8"
+    exporter: str = "dynamo"  # or "torchscript" (the older exporter; fuses attention)
+    fuse: bool = False
+    per_channel: bool = True
+    reduce_range: bool = False
+    op_types: tuple[str, ...] = ("MatMul", "Gather")
+    fp32_ffn_out: tuple[int, ...] = (4,)
+
+    def __post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision {self.precision!r}: one of {', '.join(PRECISIONS)}")
+        if self.exporter not in ("dynamo", "torchscript"):
+            raise ValueError(f"exporter {self.exporter!r}: dynamo or torchscript")
+
+    @property
+    def name(self) -> str:
+        parts = [self.precision, self.exporter[:2]] + (["fused"] if self.fuse else [])
+        if self.precision == "int8":
+            parts.append("pc" if self.per_channel else "pt")
+            parts += ["rr"] if self.reduce_range else []
+            parts.append("+".join(op.lower() for op in self.op_types))
+            if self.fp32_ffn_out:
+                parts.append("ffn32." + ".".join(map(str, self.fp32_ffn_out)))
+        return "-".join(parts)
+
+    def fp32_source(self) -> ExportOptions:
+        """The fp32 variant an int8 one is quantised from."""
+        return ExportOptions("fp32", self.exporter, self.fuse)
+
+
+# chosen with scripts/onnx_agreement.py --sweep (reports/onnx/agreement.json)
+DEFAULT_OPTIONS = {"int8": ExportOptions("int8"), "fp32": ExportOptions("fp32")}
+
+
+# --- cache ---------------------------------------------------------------------------
+
+
+def default_cache_dir() -> Path:
+    root = os.environ.get("SALATAG_CACHE")
+    return (Path(root) if root else Path.home() / ".cache" / "salatag") / "onnx"
+
+
+def read_meta(model_dir: Path) -> ModelMeta:
+    """The model's meta without loading its weights (a cached export needs no torch model)."""
+    path = model_dir / META_FILE
+    if not path.exists():
+        raise ModelError(f"{model_dir} is not a salatag model directory (no {META_FILE})")
+    meta = ModelMeta(**json.loads(path.read_text(encoding="utf-8")))
+    if meta.format != FORMAT:
+        raise ModelError(f"{model_dir}: model format {meta.format}, this salatag reads {FORMAT}")
+    return meta
+
+
+def model_key(model_dir: Path) -> str:
+    """Hash of every file in the model directory, the base encoder and the export version."""
+    meta = read_meta(model_dir)
+    base = meta.base_model
+    if base.startswith("embedded:"):  # its cache directory's name holds its source's hash
+        base += ":" + Path(resolve_base_model(base)).name
+    h = hashlib.sha256(f"salatag-onnx:{EXPORT_VERSION}:{base}\n".encode())
+    for path in sorted(p for p in model_dir.rglob("*") if p.is_file()):
+        h.update(f"{path.relative_to(model_dir).as_posix()}:{sha256_file(path)}\n".encode())
+    return h.hexdigest()[:16]
+
+
+def _fingerprint(directory: Path) -> tuple:
+    return tuple(
+        (p.name, st.st_size, st.st_mtime_ns, st.st_ino)
+        for p in sorted(directory.iterdir())
+        for st in [p.stat()]
+    )
+
+
+def verify(directory: Path) -> bool:
+    """Whether the variant's ONNX file still has the sha256 its manifest recorded."""
+    try:
+        fingerprint = _fingerprint(directory)
+        if _verified.get(directory) == fingerprint:
+            return True
+        files = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))["files"]
+        ok = ONNX_FILE in files and all(
+            sha256_file(directory / name) == digest for name, digest in files.items()
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    if ok:
+        _verified[directory] = fingerprint
+    return ok
+
+
+def _remove_dir(path: Path) -> None:
+    """Rename first, so no reader ever sees the directory half-deleted."""
+    trash = path.with_name(f".{path.name}.{os.getpid()}-{time.time_ns()}.stale")
+    try:
+        os.replace(path, trash)
+    except FileNotFoundError:
+        return
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+def exported(
+    model_dir: Path | str,
+    options: ExportOptions | str = "int8",
+    cache_dir: Path | None = None,
+) -> Path:
+    """The ONNX file of `model_dir` in the variant `options`, exported on first use."""
+    _require_onnx()
+    model_dir = Path(model_dir)
+    if isinstance(options, str):
+        options = DEFAULT_OPTIONS[options]
+    root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    final = root / model_key(model_dir) / options.name
+    if not verify(final):
+        source = None
+        if options.precision == "int8":
+            source = exported(model_dir, options.fp32_source(), cache_dir)
+        _build(model_dir, options, source, final)
+    return final / ONNX_FILE
+
+
+def _build(model_dir: Path, options: ExportOptions, source: Path | None, final: Path) -> None:
+    final.parent.mkdir(parents=True, exist_ok=True)
+    for old in final.parent.glob(f".{final.name}.*.partial"):
+        with suppress(OSError):
+            if time.time() - old.stat().st_mtime > STALE_PARTIAL_S:
+                shutil.rmtree(old)
+    log.warning("salatag: exporting %s to ONNX (%s), once", model_dir, options.name)
+    start = time.perf_counter()
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".partial", dir=final.parent))
+    try:
+        if source is None:
+            export_fp32(model_dir, tmp / ONNX_FILE, options)
+        else:
+            quantize(source, tmp / ONNX_FILE, options)
+        manifest = {
+            "model_dir": str(model_dir.resolve()),
+            "options": asdict(options),
+            "export_version": EXPORT_VERSION,
+            "files": {ONNX_FILE: sha256_file(tmp / ONNX_FILE)},
+        }
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        for path in tmp.iterdir():  # mkdtemp is private (0700); a cache may be shared
+            path.chmod(0o644)
+        tmp.chmod(0o755)
+        if verify(final):  # another process finished first: keep theirs
+            return
+        if final.exists():
+            _remove_dir(final)  # it failed verification: never load it
+        try:
+            os.replace(tmp, final)
+        except OSError:  # another process put a directory there meanwhile
+            if not verify(final):
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if not verify(final):
+        raise ModelError(f"{final} does not match its manifest right after building it")
+    log.info("salatag: exported %s in %.1f s", final, time.perf_counter() - start)
+
+
+# --- export --------------------------------------------------------------------------
+
+
+class _Exportable(nn.Module):
+    """Tuple outputs, and `slot_ids` as an input so the slot count is a dynamic shape."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids, attention_mask, token_para, slot_ids):  # type: ignore[no-untyped-def]
+        out = self.model(input_ids, attention_mask, token_para, slot_ids)
+        return out.tag_logits, out.sector_logits, out.chrome_logits
+
+
+def _example() -> tuple[torch.Tensor, ...]:
+    """Two windows, one padded, three paragraph slots: no size is 0 or 1 (no specialising)."""
+    ids = torch.randint(5, 1000, (2, 17))
+    mask = torch.ones(2, 17, dtype=torch.long)
+    mask[1, 12:] = 0
+    para = torch.zeros(2, 17, dtype=torch.long)
+    para[:, 8:] = 1
+    para[0, 14:] = 2
+    para[:, 0] = para[0, 16] = -1
+    para[1, 11:] = -1
+    return ids, mask, para, torch.arange(3)
+
+
+def export_fp32(model_dir: Path, out: Path, options: ExportOptions) -> None:
+    """Export with dynamic batch, sequence and slot axes (LoRA merged, eager attention:
+    a plain softmax graph that ONNX Runtime's fusions recognise)."""
+    model, _, _ = load_model(model_dir)
+    encoder = model.encoder
+    encoder.set_attn_implementation("eager")
+    wrapped = _Exportable(model).eval()
+    with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if options.exporter == "dynamo":
+            batch, seq, slots = (torch.export.Dim(n) for n in ("batch", "seq", "slots"))
+            tokens = {0: batch, 1: seq}
+            program = torch.onnx.export(
+                wrapped,
+                _example(),
+                dynamo=True,
+                verbose=False,
+                input_names=list(INPUTS),
+                output_names=list(OUTPUTS),
+                dynamic_shapes=(tokens, tokens, tokens, {0: slots}),
+            )
+            program.save(str(out), external_data=False)
+        else:
+            tokens = {0: "batch", 1: "seq"}
+            per_slot = {0: "batch", 1: "slots"}
+            torch.onnx.export(
+                wrapped,
+                _example(),
+                str(out),
+                dynamo=False,
+                opset_version=17,
+                input_names=list(INPUTS),
+                output_names=list(OUTPUTS),
+                dynamic_axes={
+                    **dict.fromkeys(INPUTS[:3], tokens),
+                    "slot_ids": {0: "slots"},
+                    "tag_logits": tokens,
+                    "sector_logits": per_slot,
+                    "chrome_logits": per_slot,
+                },
+            )
+    if options.fuse:
+        from onnxruntime.transformers.optimizer import optimize_model
+
+        config = encoder.config
+        fused = optimize_model(
+            str(out),
+            model_type="bert",
+            num_heads=config.num_attention_heads,
+            hidden_size=config.hidden_size,
+            opt_level=0,
+        )
+        fused.save_model_to_file(str(out))
+
+
+def quantize(source: Path, out: Path, options: ExportOptions) -> None:
+    """int8 weights (per tensor or per output channel), activations quantised per call."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    keep = []
+    if options.fp32_ffn_out:
+        ffn_out = ffn_out_projections(onnx.load(str(source)))
+        keep = [ffn_out[i] for i in options.fp32_ffn_out if i < len(ffn_out)]
+    quantize_dynamic(
+        str(source),
+        str(out),
+        op_types_to_quantize=list(options.op_types),
+        per_channel=options.per_channel,
+        reduce_range=options.reduce_range,
+        weight_type=QuantType.QInt8,
+        nodes_to_exclude=keep,
+        # fused contrib ops defeat shape inference; their outputs are all float
+        extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+    )
+
+
+def ffn_out_projections(model: Any) -> list[str]:
+    """Names of the FFN output MatMuls, first layer first: the only weights shaped
+    (intermediate, hidden), i.e. with the most input rows."""
+    shapes = {t.name: tuple(t.dims) for t in model.graph.initializer}
+    weights = [
+        (n.name, shapes[n.input[1]])
+        for n in model.graph.node
+        if n.op_type == "MatMul" and len(shapes.get(n.input[1], ())) == 2
+    ]
+    rows = max((shape[0] for _, shape in weights), default=0)
+    return [name for name, shape in weights if shape[0] == rows]
+
+
+# --- inference -----------------------------------------------------------------------
+
+
+class OnnxModel:
+    """Stands in for `SalatagModel` in `Tagger`: the same call and `Output`, on the CPU."""
+
+    def __init__(self, path: Path | str, threads: int | None = None, opt_level: str = "all"):
+        ort = _require_onnx()
+        levels = {
+            "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+            "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+            "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+            "disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+        }
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = threads or torch.get_num_threads()
+        so.inter_op_num_threads = 1
+        so.graph_optimization_level = levels[opt_level]
+        so.log_severity_level = 3  # hardware-specific-optimisation notices are not errors
+        self.path = Path(path)
+        self.session = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+
+    def __call__(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_para: torch.Tensor
+    ) -> Output:
+        para = token_para.cpu().numpy().astype(np.int64)
+        slots = max(int(para.max()) + 1 if para.size else 0, 1)
+        feed = {
+            "input_ids": input_ids.cpu().numpy().astype(np.int64),
+            "attention_mask": attention_mask.cpu().numpy().astype(np.int64),
+            "token_para": para,
+            "slot_ids": np.arange(slots, dtype=np.int64),
+        }
+        tags, sectors, chrome = self.session.run(list(OUTPUTS), feed)
+        return Output(torch.from_numpy(tags), torch.from_numpy(sectors), torch.from_numpy(chrome))
+
+    def to(self, device: torch.device | str) -> OnnxModel:
+        if torch.device(device).type != "cpu":
+            raise RuntimeError("the ONNX backends run on the CPU: use --device cpu")
+        return self
+
+    def eval(self) -> OnnxModel:
+        return self
+
+
+def load_onnx(
+    model_dir: Path | str,
+    options: ExportOptions | str = "int8",
+    cache_dir: Path | None = None,
+    threads: int | None = None,
+    opt_level: str = "all",
+) -> tuple[OnnxModel, Any, ModelMeta]:
+    """Like `load_model`, with the forward pass in ONNX Runtime (exported if not cached)."""
+    model_dir = Path(model_dir)
+    meta = read_meta(model_dir)
+    path = exported(model_dir, options, cache_dir)
+    return OnnxModel(path, threads, opt_level), load_tokenizer(meta.base_model), meta
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m salatag.onnx_backend", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    export = sub.add_parser("export", help="export a model directory (cached)")
+    export.add_argument("model_dir", type=Path)
+    export.add_argument("--precision", choices=PRECISIONS, default="int8")
+    export.add_argument("--cache-dir", type=Path, help="default: $SALATAG_CACHE/onnx")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        path = exported(args.model_dir, args.precision, args.cache_dir)
+    except (ModelError, OnnxUnavailable) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
