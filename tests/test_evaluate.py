@@ -64,7 +64,7 @@ def test_bootstrap_interval_brackets_the_estimate() -> None:
     pred = [dict(g, paragraphs=[dict(g["paragraphs"][0], sectors=["trade"])]) for g in gold]
     ci = bootstrap(article_counts(gold, pred), n=300)
     lo, hi = ci["f1_trade"]
-    assert 0.5 < lo < hi < 1.0  # trade: 15 tp, 15 fp, so F1 2/3, and resampling moves it
+    assert 0.3 < lo < 2 / 3 < hi < 0.9  # trade: 15 tp, 15 fp: F1 2/3, and resampling moves it
     assert ci["quote_token_f1"] == [1.0, 1.0]
     assert np.isclose(ci["f1_water"][1], 0.0)
 

@@ -19,13 +19,13 @@ from salatag.encoder.cache import EMBEDDED_NAME, resolve_base_model
 from salatag.labels import SECTORS
 from salatag.metrics import _inside
 from salatag.model import load_model
-from salatag.onnx_backend import ONNX_FILE, load_onnx
+from salatag.onnx_backend import ONNX_FILE, ExportOptions, load_onnx
 from salatag.records import Record
 from salatag.tagger import Tagger
 from salatag.validate import check_record
 
 pytest.importorskip("onnxruntime")
-pytest.importorskip("onnx")
+onnx = pytest.importorskip("onnx")
 
 
 @pytest.fixture(scope="module")
@@ -81,9 +81,13 @@ def test_fp32_equals_torch(tiny_model: Path, cache_root: Path, articles: list[Ar
 
 def test_int8_tags_like_torch(tiny_model: Path, cache_root: Path, articles: list[Article]) -> None:
     model_dir = tiny_model / "model"
-    onnx_model, tokenizer, meta = load_onnx(model_dir, "int8", cache_root / "onnx")
+    options = ExportOptions("int8", fp32_ffn_out=(1,))  # the tiny model has layers 0 and 1
+    onnx_model, tokenizer, meta = load_onnx(model_dir, options, cache_root / "onnx")
     fp32 = onnx_model.path.parents[1] / onnx_backend.DEFAULT_OPTIONS["fp32"].name / ONNX_FILE
     assert onnx_model.path.stat().st_size < 0.5 * fp32.stat().st_size  # int8 weights
+    graph = onnx.load(str(onnx_model.path))
+    assert len(onnx_backend.ffn_out_projections(onnx.load(str(fp32)))) == 2
+    assert len(onnx_backend.ffn_out_projections(graph)) == 1  # layer 1's stays fp32
     torch_model, _, _ = load_model(model_dir)
     ref = Tagger(torch_model, tokenizer, meta, "cpu").tag(articles)
     got = Tagger(onnx_model, tokenizer, meta, "cpu").tag(articles)
