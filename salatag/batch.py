@@ -1,7 +1,7 @@
 """Batch tagging: stream inputs, tag in bounded batches, write results as they come.
 
-`tag_batch` is the one tagging function; the local CLI and the Ray engine both call
-it. Bad input becomes a record with `error` or `skipped`, never an exception.
+`tag_batch` is the one tagging function; every driver (the CLI, a distributed engine)
+should call it. Bad input becomes a record with `error` or `skipped`, never an exception.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def read_bytes(data: bytes, source: str) -> Item:
 def record_item(obj: Any, where: str, what: str = "a JSONL input line") -> Item:
     """An Item from one parsed input record (a JSONL line, a Parquet row).
 
-    Shared by the local reader and the Ray engine so both name, pass through and
+    Shared by every reader (JSONL lines, Parquet rows) so all name, pass through and
     reject records the same way; `where` is the id used when the record has none.
     """
     if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
@@ -109,7 +109,7 @@ def jsonl_file_items(
     becomes an error record and the lines after it are still read.
 
     `start` and `stop` (byte offsets of line starts) and `first` (the number of the
-    line at `start`) read one part of the file: a shard of the Ray engine.
+    line at `start`) read one part of the file, e.g. a shard of a distributed run.
     """
     with open(path, "rb") as fh:
         fh.seek(start)
