@@ -23,6 +23,7 @@ import numpy as np
 import yaml
 
 from salatag.article import Article
+from salatag.cachedir import sha256_file
 from salatag.corpus import REPO_ROOT
 from salatag.data import quote_form
 from salatag.labels import SECTORS
@@ -38,10 +39,6 @@ from salatag.records import RecordError, read_records
 
 FLOORS = REPO_ROOT / "configs" / "floors.yaml"
 HEADLINE = ("sector_macro_f1", "quote_token_f1")
-
-
-def sha256_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def shown(path: Path) -> str:

@@ -21,12 +21,8 @@ import hashlib
 import json
 import logging
 import os
-import shutil
 import sys
-import tempfile
-import time
 import warnings
-from contextlib import suppress
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -35,8 +31,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from salatag import cachedir
+from salatag.cachedir import sha256_file
 from salatag.encoder import load_tokenizer
-from salatag.encoder.cache import resolve_base_model, sha256_file
+from salatag.encoder.cache import resolve_base_model
 from salatag.model import FORMAT, META_FILE, ModelError, ModelMeta, Output, load_model
 
 EXPORT_VERSION = 1  # bump when an exported graph changes; it is part of the cache key
@@ -44,12 +42,9 @@ PRECISIONS = ("int8", "fp32")
 INPUTS = ("input_ids", "attention_mask", "token_para", "slot_ids")
 OUTPUTS = ("tag_logits", "sector_logits", "chrome_logits")
 ONNX_FILE = "model.onnx"
-MANIFEST = "manifest.json"
-STALE_PARTIAL_S = 3600  # a partial build this old belongs to a killed process
 OPT_LEVELS = ("all", "extended", "basic", "disable")
 
 log = logging.getLogger(__name__)
-_verified: dict[Path, tuple] = {}  # variant dir -> stat fingerprint when its hashes last matched
 
 
 class OnnxUnavailable(RuntimeError):
@@ -144,39 +139,9 @@ def model_key(model_dir: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def _fingerprint(directory: Path) -> tuple:
-    return tuple(
-        (p.name, st.st_size, st.st_mtime_ns, st.st_ino)
-        for p in sorted(directory.iterdir())
-        for st in [p.stat()]
-    )
-
-
 def verify(directory: Path) -> bool:
     """Whether the variant's ONNX file still has the sha256 its manifest recorded."""
-    try:
-        fingerprint = _fingerprint(directory)
-        if _verified.get(directory) == fingerprint:
-            return True
-        files = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))["files"]
-        ok = ONNX_FILE in files and all(
-            sha256_file(directory / name) == digest for name, digest in files.items()
-        )
-    except (OSError, ValueError, KeyError, TypeError):
-        return False
-    if ok:
-        _verified[directory] = fingerprint
-    return ok
-
-
-def _remove_dir(path: Path) -> None:
-    """Rename first, so no reader ever sees the directory half-deleted."""
-    trash = path.with_name(f".{path.name}.{os.getpid()}-{time.time_ns()}.stale")
-    try:
-        os.replace(path, trash)
-    except FileNotFoundError:
-        return
-    shutil.rmtree(trash, ignore_errors=True)
+    return cachedir.verify(directory, (ONNX_FILE,))
 
 
 def exported(
@@ -200,43 +165,19 @@ def exported(
 
 
 def _build(model_dir: Path, options: ExportOptions, source: Path | None, final: Path) -> None:
-    final.parent.mkdir(parents=True, exist_ok=True)
-    for old in final.parent.glob(f".{final.name}.*.partial"):
-        with suppress(OSError):
-            if time.time() - old.stat().st_mtime > STALE_PARTIAL_S:
-                shutil.rmtree(old)
-    log.warning("salatag: exporting %s to ONNX (%s), once", model_dir, options.name)
-    start = time.perf_counter()
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".partial", dir=final.parent))
-    try:
+    def fill(tmp: Path) -> dict:
         if source is None:
             export_fp32(model_dir, tmp / ONNX_FILE, options)
         else:
             quantize(source, tmp / ONNX_FILE, options)
-        manifest = {
+        return {
             "model_dir": str(model_dir.resolve()),
             "options": asdict(options),
             "export_version": EXPORT_VERSION,
-            "files": {ONNX_FILE: sha256_file(tmp / ONNX_FILE)},
         }
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-        for path in tmp.iterdir():  # mkdtemp is private (0700); a cache may be shared
-            path.chmod(0o644)
-        tmp.chmod(0o755)
-        if verify(final):  # another process finished first: keep theirs
-            return
-        if final.exists():
-            _remove_dir(final)  # it failed verification: never load it
-        try:
-            os.replace(tmp, final)
-        except OSError:  # another process put a directory there meanwhile
-            if not verify(final):
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    if not verify(final):
-        raise ModelError(f"{final} does not match its manifest right after building it")
-    log.info("salatag: exported %s in %.1f s", final, time.perf_counter() - start)
+
+    log.warning("salatag: exporting %s to ONNX (%s), once", model_dir, options.name)
+    cachedir.build(final, fill, (ONNX_FILE,), ModelError)
 
 
 # --- export --------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from salatag import onnx_backend
+from salatag import cachedir, onnx_backend
 from salatag.article import Article
 from salatag.corpus import REPO_ROOT
 from salatag.encoder.cache import EMBEDDED_NAME, resolve_base_model
@@ -151,7 +151,7 @@ def test_missing_onnxruntime_is_a_one_line_usage_error(tiny_model: Path, tmp_pat
 def test_a_corrupt_cached_export_is_rebuilt_not_loaded(tiny_model: Path, cache_root: Path) -> None:
     model_dir = tiny_model / "model"
     path = onnx_backend.exported(model_dir, "int8", cache_root / "onnx")
-    manifest = json.loads((path.parent / onnx_backend.MANIFEST).read_text())
+    manifest = json.loads((path.parent / cachedir.MANIFEST).read_text())
     size = path.stat().st_size
     with open(path, "r+b") as fh:  # same size, flipped bytes in the weights
         fh.seek(size // 2)
@@ -160,12 +160,11 @@ def test_a_corrupt_cached_export_is_rebuilt_not_loaded(tiny_model: Path, cache_r
     rebuilt = onnx_backend.exported(model_dir, "int8", cache_root / "onnx")
     assert rebuilt == path and onnx_backend.verify(path.parent)
     assert (
-        onnx_backend.sha256_file(rebuilt)
-        == json.loads((path.parent / onnx_backend.MANIFEST).read_text())["files"][ONNX_FILE]
+        cachedir.sha256_file(rebuilt)
+        == json.loads((path.parent / cachedir.MANIFEST).read_text())["files"][ONNX_FILE]
     )
     assert (
-        manifest["options"]
-        == json.loads((path.parent / onnx_backend.MANIFEST).read_text())["options"]
+        manifest["options"] == json.loads((path.parent / cachedir.MANIFEST).read_text())["options"]
     )
     out = onnx_backend.OnnxModel(rebuilt)(*_batch())
     assert torch.isfinite(out.tag_logits).all()

@@ -12,14 +12,10 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import inspect
-import json
 import logging
 import os
-import shutil
-import tempfile
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -31,6 +27,8 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
+from salatag import cachedir
+from salatag.cachedir import sha256_file
 from salatag.encoder.e5file import EncoderError, read_e5_file
 from salatag.encoder.hf import write_hf_model
 
@@ -38,12 +36,9 @@ EMBEDDED_NAME = "embedded:multilingual-e5-small"
 SLUG = "multilingual-e5-small"
 BUNDLED_FILE = "e5-small-q4.bin"
 CONVERTER_VERSION = 1  # bump when the written directory changes; it is part of the cache key
-MANIFEST = "manifest.json"
 REQUIRED = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")
-STALE_PARTIAL_S = 3600  # a partial build this old belongs to a killed process
 
 log = logging.getLogger(__name__)
-_verified: dict[Path, tuple] = {}  # model dir -> stat fingerprint when its hashes last matched
 _digests: dict[tuple, str] = {}  # (source path, size, mtime) -> sha256
 
 
@@ -62,11 +57,6 @@ def default_cache_dir() -> Path:
     return (Path(root) if root else Path.home() / ".cache" / "salatag") / "encoders"
 
 
-def sha256_file(path: Path) -> str:
-    with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
-
-
 def _source_digest(source: Path) -> str:
     try:
         st = source.stat()
@@ -78,83 +68,23 @@ def _source_digest(source: Path) -> str:
     return _digests[key]
 
 
-def _fingerprint(directory: Path) -> tuple:
-    return tuple(
-        (p.name, st.st_size, st.st_mtime_ns, st.st_ino)
-        for p in sorted(directory.iterdir())
-        for st in [p.stat()]
-    )
-
-
 def verify_model_dir(directory: Path) -> bool:
-    """Whether every file the manifest lists still has its recorded sha256."""
-    try:
-        fingerprint = _fingerprint(directory)
-        if _verified.get(directory) == fingerprint:
-            return True
-        files = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))["files"]
-        ok = set(REQUIRED) <= set(files) and all(
-            sha256_file(directory / name) == digest for name, digest in files.items()
-        )
-    except (OSError, ValueError, KeyError, TypeError):
-        return False
-    if ok:
-        _verified[directory] = fingerprint
-    return ok
-
-
-def _write_manifest(directory: Path, source: Path, source_sha: str) -> None:
-    files = {p.name: sha256_file(p) for p in sorted(directory.iterdir()) if p.is_file()}
-    manifest = {
-        "name": EMBEDDED_NAME,
-        "converter_version": CONVERTER_VERSION,
-        "source": source.name,
-        "source_sha256": source_sha,
-        "files": files,
-    }
-    (directory / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-
-
-def _remove_dir(path: Path) -> None:
-    """Rename first, so no reader ever sees the directory half-deleted."""
-    trash = path.with_name(f".{path.name}.{os.getpid()}-{time.time_ns()}.stale")
-    try:
-        os.replace(path, trash)
-    except FileNotFoundError:
-        return
-    shutil.rmtree(trash, ignore_errors=True)
+    """Whether the converted directory is whole: every file has its recorded sha256."""
+    return cachedir.verify(directory, REQUIRED)
 
 
 def _build(source: Path, source_sha: str, final: Path) -> Path:
-    final.parent.mkdir(parents=True, exist_ok=True)
-    for old in final.parent.glob(f".{final.name}.*.partial"):
-        with suppress(OSError):
-            if time.time() - old.stat().st_mtime > STALE_PARTIAL_S:
-                shutil.rmtree(old)
-    log.warning("salatag: converting %s into %s (once, a few seconds)", source, final)
-    start = time.perf_counter()
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".partial", dir=final.parent))
-    try:
+    def fill(tmp: Path) -> dict:
         write_hf_model(read_e5_file(source), tmp)
-        for path in tmp.iterdir():  # mkdtemp is private (0700); a cache may be shared
-            path.chmod(0o644)
-        tmp.chmod(0o755)
-        _write_manifest(tmp, source, source_sha)
-        if verify_model_dir(final):  # another process finished first: keep theirs
-            return final
-        if final.exists():
-            _remove_dir(final)  # it failed verification: never load it
-        try:
-            os.replace(tmp, final)
-        except OSError:  # another process put a directory there meanwhile
-            if not verify_model_dir(final):
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    if not verify_model_dir(final):
-        raise EncoderError(f"{final} does not match its manifest right after building it")
-    log.info("salatag: built %s in %.1f s", final, time.perf_counter() - start)
-    return final
+        return {
+            "name": EMBEDDED_NAME,
+            "converter_version": CONVERTER_VERSION,
+            "source": source.name,
+            "source_sha256": source_sha,
+        }
+
+    log.warning("salatag: converting %s into %s (once, a few seconds)", source, final)
+    return cachedir.build(final, fill, REQUIRED, EncoderError)
 
 
 def embedded_model_dir(cache_dir: Path | None = None, *, source: Path | None = None) -> Path:
