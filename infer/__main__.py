@@ -56,7 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("inputs", nargs="+", metavar="INPUT")
-    parser.add_argument("--out", type=Path, required=True, help="output file")
+    parser.add_argument(
+        "--out", type=Path, required=True, help="output file (a folder for --engine ray)"
+    )
     parser.add_argument(
         "--model",
         type=Path,
@@ -89,6 +91,16 @@ def build_parser() -> argparse.ArgumentParser:
         default=200_000,
         help="skip articles longer than this (default 200000)",
     )
+    parser.add_argument(
+        "--engine",
+        choices=["local", "ray"],
+        default="local",
+        help="local: this process; ray: Ray Data workers writing shards into --out "
+        '(pip install ".[ray]"; a rerun skips finished shards)',
+    )
+    parser.add_argument(
+        "--num-workers", type=int, default=2, help="Ray workers, each with its own model"
+    )
     return parser
 
 
@@ -102,6 +114,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.batch_size < 1:
         print("error: --batch-size must be at least 1", file=sys.stderr)
         return 2
+    if args.engine == "ray":  # the only place Ray is imported
+        from salatag.ray_engine import run_cli
+
+        return run_cli(args, thresholds)
     fmt = args.format or FORMATS.get(args.out.suffix.lower())
     if fmt is None:
         print(f"error: cannot tell the format of {args.out}; use --format", file=sys.stderr)
@@ -109,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from tqdm.auto import tqdm
 
-    from salatag.batch import Writer, read_inputs, tag_batch
+    from salatag.batch import Writer, read_inputs, tag_batch, tally
     from salatag.encoder import EncoderError
     from salatag.model import ModelError
     from salatag.tagger import Tagger
@@ -135,16 +151,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             writer.write(records)
             for r in records:
-                if "error" in r:
-                    counts["failed"] += 1
-                    reasons[f"failed: {r['error']}"] += 1
-                elif "skipped" in r:
-                    counts["skipped"] += 1
-                    reasons[f"skipped: {r['skipped'].split(' (')[0]}"] += 1
-                else:
-                    counts["tagged"] += 1
-                    counts["paragraphs"] += len(r["paragraphs"])
-                    counts["quotes"] += len(r["quotes"])
+                tally(r, counts, reasons)
             bar.update(len(records))
     except KeyboardInterrupt:
         print(

@@ -1,7 +1,7 @@
 """Batch tagging: stream inputs, tag in bounded batches, write results as they come.
 
-`tag_batch` is the one tagging function; every driver (the CLI, a distributed engine)
-should call it. Bad input becomes a record with `error` or `skipped`, never an exception.
+`tag_batch` is the one tagging function; the local CLI and the Ray engine both call
+it. Bad input becomes a record with `error` or `skipped`, never an exception.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import io
 import json
 import os
 import sys
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,7 +45,7 @@ def read_bytes(data: bytes, source: str) -> Item:
 def record_item(obj: Any, where: str, what: str = "a JSONL input line") -> Item:
     """An Item from one parsed input record (a JSONL line, a Parquet row).
 
-    Shared by every reader (JSONL lines, Parquet rows) so all name, pass through and
+    Shared by the local reader and the Ray engine so both name, pass through and
     reject records the same way; `where` is the id used when the record has none.
     """
     if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
@@ -109,7 +110,7 @@ def jsonl_file_items(
     becomes an error record and the lines after it are still read.
 
     `start` and `stop` (byte offsets of line starts) and `first` (the number of the
-    line at `start`) read one part of the file, e.g. a shard of a distributed run.
+    line at `start`) read one part of the file: a part of a shard in the Ray engine.
     """
     with open(path, "rb") as fh:
         fh.seek(start)
@@ -158,6 +159,20 @@ def tag_batch(
         for (i, _), record in zip(articles, tagged, strict=True):
             results[i] = {**record, **items[i].extra}
     return [results[i] for i in range(len(items))]
+
+
+def tally(record: dict[str, Any], counts: Counter, reasons: Counter) -> None:
+    """Count one output record for the end-of-run summary, the same in every driver."""
+    if "error" in record:
+        counts["failed"] += 1
+        reasons[f"failed: {record['error']}"] += 1
+    elif "skipped" in record:
+        counts["skipped"] += 1
+        reasons[f"skipped: {record['skipped'].split(' (')[0]}"] += 1
+    else:
+        counts["tagged"] += 1
+        counts["paragraphs"] += len(record["paragraphs"])
+        counts["quotes"] += len(record["quotes"])
 
 
 # --- writers -------------------------------------------------------------------------

@@ -44,6 +44,7 @@ from salatag.batch import (
     read_bytes,
     record_item,
     tag_batch,
+    tally,
     txt_files,
     write_parquet,
 )
@@ -230,8 +231,7 @@ class TagWorker:
 
         if threads:  # one worker per core scales; each using every core fights the others
             torch.set_num_threads(threads)
-        extra = {} if backend == "torch" else {"backend": backend}  # --backend, as locally
-        self.tagger = Tagger.load(model, device=device, batch_size=batch_size, **extra)
+        self.tagger = Tagger.load(model, device=device, batch_size=batch_size, backend=backend)
         self.tagger.thresholds.update(thresholds)
         self.include_text, self.max_chars = include_text, max_chars
 
@@ -379,7 +379,7 @@ def run(
             buffer = pending.setdefault(name, {}).setdefault(row["part"], [])
             if row["seq"] >= 0:
                 buffer.append((row["seq"], row["record"]))
-                _count(summary, json.loads(row["record"]))
+                tally(json.loads(row["record"]), summary["counts"], summary["reasons"])
             if len(buffer) == row["total"]:
                 complete.setdefault(name, set()).add(row["part"])
             if len(complete.get(name, ())) == row["parts"]:  # in input order, then to disk
@@ -395,20 +395,6 @@ def run(
             ray.shutdown()
     summary["seconds"] = time.time() - began
     return summary
-
-
-def _count(summary: dict[str, Any], record: dict[str, Any]) -> None:
-    counts, reasons = summary["counts"], summary["reasons"]
-    if "error" in record:
-        counts["failed"] += 1
-        reasons[f"failed: {record['error']}"] += 1
-    elif "skipped" in record:
-        counts["skipped"] += 1
-        reasons[f"skipped: {record['skipped'].split(' (')[0]}"] += 1
-    else:
-        counts["tagged"] += 1
-        counts["paragraphs"] += len(record["paragraphs"])
-        counts["quotes"] += len(record["quotes"])
 
 
 def run_cli(args: Any, thresholds: dict[str, float]) -> int:
@@ -448,7 +434,7 @@ def run_cli(args: Any, thresholds: dict[str, float]) -> int:
             include_text=not args.no_text,
             max_chars=args.max_chars,
             rows_per_shard=ROWS_PER_SHARD,  # read at call time: tests make shards small
-            backend=getattr(args, "backend", "torch"),
+            backend=args.backend,
         )
     except (ModelError, EncoderError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -1,6 +1,6 @@
 """Tagging articles with a trained model: one implementation for every driver.
 
-Training (dev metrics), evaluation and the batch tagger all call
+Training (dev metrics), evaluation, the batch tagger and the Ray engine all call
 `Tagger.tag`, so they cannot disagree. Windows from many articles are sorted by
 length and batched (less padding); overlapping windows are merged per token by
 keeping the window where the token sits furthest from an edge.
