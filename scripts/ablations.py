@@ -20,7 +20,7 @@ from pathlib import Path
 from salatag.corpus import REPO_ROOT
 
 VARIANTS: dict[str, list[str]] = {
-    "article context, pos_weight (shipped choices)": [],
+    "whole-article windows, pos_weight (cpu-small as it is)": [],
     "paragraph context only": ["window.context=paragraph"],
     "focal loss instead of pos_weight": ["loss.class_weighting=focal"],
     "no class weighting": ["loss.class_weighting=none"],
