@@ -63,6 +63,7 @@ def test_a_killed_run_resumes_to_the_same_metrics(fixture_data: Path, tmp_path: 
         "optim.epochs=3",
         "run.checkpoint_every=2",
         "optim.batch_size=2",
+        "optim.group_by_length=true",  # its order must come back on resume too
     ]
     whole = _train_cli(config, [*common, f"run.output_dir={tmp_path / 'whole'}"])
     assert whole.returncode == 0, whole.stderr[-3000:]

@@ -227,6 +227,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
     from torch.utils.data import DataLoader
     from tqdm.auto import tqdm
     from transformers import get_linear_schedule_with_warmup
+    from transformers.trainer_pt_utils import get_length_grouped_indices
 
     from salatag.article import Article
     from salatag.encoder import load_tokenizer
@@ -313,10 +314,13 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
     if resume and best_path.exists():
         best_state = torch.load(best_path, weights_only=False)
 
+    lengths = [len(ids) for ids in windows["input_ids"]]
     for epoch in range(progress["epoch"], cfg.optim.epochs):
-        order = torch.randperm(
-            len(windows), generator=torch.Generator().manual_seed(cfg.run.seed + epoch)
-        ).tolist()
+        shuffle = torch.Generator().manual_seed(cfg.run.seed + epoch)
+        if cfg.optim.group_by_length:
+            order = get_length_grouped_indices(lengths, cfg.optim.batch_size, generator=shuffle)
+        else:
+            order = torch.randperm(len(windows), generator=shuffle).tolist()
         loader = DataLoader(
             windows.select(order),
             batch_size=cfg.optim.batch_size,
