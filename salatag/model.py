@@ -136,15 +136,21 @@ def save_model(
         (out / name).write_text(content, encoding="utf-8")
 
 
+def read_meta(model_dir: Path) -> ModelMeta:
+    """The model's meta without loading its weights (a cached ONNX export needs no torch)."""
+    path = model_dir / META_FILE
+    if not path.exists():
+        raise ModelError(f"{model_dir} is not a salatag model directory (no {META_FILE})")
+    meta = ModelMeta(**json.loads(path.read_text(encoding="utf-8")))
+    if meta.format != FORMAT:
+        raise ModelError(f"{model_dir}: model format {meta.format}, this salatag reads {FORMAT}")
+    return meta
+
+
 def load_model(model_dir: Path | str, merge: bool = True) -> tuple[SalatagModel, Any, ModelMeta]:
     """Load model, tokenizer and meta; LoRA weights are merged for faster inference."""
     model_dir = Path(model_dir)
-    meta_path = model_dir / META_FILE
-    if not meta_path.exists():
-        raise ModelError(f"{model_dir} is not a salatag model directory (no {META_FILE})")
-    meta = ModelMeta(**json.loads(meta_path.read_text(encoding="utf-8")))
-    if meta.format != FORMAT:
-        raise ModelError(f"{model_dir}: model format {meta.format}, this salatag reads {FORMAT}")
+    meta = read_meta(model_dir)
     if meta.finetune == "full":
         encoder = load_encoder(str(model_dir / "encoder")).float()
     else:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import logging
 import os
 import sys
@@ -35,7 +34,7 @@ from salatag import cachedir
 from salatag.cachedir import sha256_file
 from salatag.encoder import load_tokenizer
 from salatag.encoder.cache import resolve_base_model
-from salatag.model import FORMAT, META_FILE, ModelError, ModelMeta, Output, load_model
+from salatag.model import ModelError, ModelMeta, Output, load_model, read_meta
 
 EXPORT_VERSION = 1  # bump when an exported graph changes; it is part of the cache key
 PRECISIONS = ("int8", "fp32")
@@ -114,17 +113,6 @@ DEFAULT_OPTIONS = {"int8": ExportOptions("int8"), "fp32": ExportOptions("fp32")}
 def default_cache_dir() -> Path:
     root = os.environ.get("SALATAG_CACHE")
     return (Path(root) if root else Path.home() / ".cache" / "salatag") / "onnx"
-
-
-def read_meta(model_dir: Path) -> ModelMeta:
-    """The model's meta without loading its weights (a cached export needs no torch model)."""
-    path = model_dir / META_FILE
-    if not path.exists():
-        raise ModelError(f"{model_dir} is not a salatag model directory (no {META_FILE})")
-    meta = ModelMeta(**json.loads(path.read_text(encoding="utf-8")))
-    if meta.format != FORMAT:
-        raise ModelError(f"{model_dir}: model format {meta.format}, this salatag reads {FORMAT}")
-    return meta
 
 
 def model_key(model_dir: Path) -> str:
