@@ -303,11 +303,10 @@ def run(
     import ray
     import ray.data
 
-    from salatag.model import META_FILE, ModelError
+    from salatag.model import read_meta
 
     began = time.time()
-    if not (Path(model) / META_FILE).exists():
-        raise ModelError(f"{model} is not a salatag model directory (no {META_FILE})")
+    read_meta(Path(model))  # a wrong --model fails here, before any cluster starts
     out_dir.mkdir(parents=True, exist_ok=True)
     parts = plan_parts(inputs, rows_per_shard, articles_per_batch)
     shards = list(dict.fromkeys(p["shard"] for p in parts))
