@@ -21,6 +21,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from salatag import kaznerd
 from salatag.annotation import ANNOTATIONS_DIR, AnnotationError, compile_authored, hydrate
 from salatag.corpus import REPO_ROOT, CorpusError, holdout_urls, kazinform_articles
 from salatag.labels import SECTORS
@@ -108,6 +109,8 @@ def build(out_dir: Path = BUILD_DIR) -> dict[str, list[Record]]:
     splits: dict[str, list[Record]] = {s: [] for s in SPLITS}
     for r in real:
         splits[split_of[r.extra["url"]]].append(r)
+    for r in kaznerd.load_labels():  # real Cyrillic sentences, split by sentence
+        splits[kaznerd.split_of(r.extra["kaznerd_index"])].append(r)
     splits["train"] += authored
     for name, records in splits.items():
         for r in records:
@@ -167,7 +170,10 @@ def compute_stats(splits: dict[str, list[Record]]) -> Stats:
 def stats_markdown(splits: dict[str, list[Record]]) -> str:
     s = compute_stats(splits)
     keys = [
-        (sp, src) for sp in SPLITS for src in ("kazinform", "authored") if s.articles[(sp, src)]
+        (sp, src)
+        for sp in SPLITS
+        for src in ("kazinform", "kaznerd", "authored")
+        if s.articles[(sp, src)]
     ]
     head = "| split | source | articles | paragraphs | chrome | " + " | ".join(SECTORS) + " |"
     rows = [head, "|" + "---|" * (5 + len(SECTORS))]
@@ -175,15 +181,16 @@ def stats_markdown(splits: dict[str, list[Record]]) -> str:
         cells = [key[0], key[1], s.articles[key], s.paragraphs[key], s.chrome[key]]
         cells += [s.sectors[key][label] for label in SECTORS]
         rows.append("| " + " | ".join(str(c) for c in cells) + " |")
-    real_eval = Counter()
-    for sp in ("dev", "test"):
-        real_eval.update(s.sectors[(sp, "kazinform")])
     rows.append("")
-    rows.append(
-        "Real positives in dev+test: "
-        + ", ".join(f"{label} {real_eval[label]}" for label in SECTORS)
-        + "."
-    )
+    for src in ("kazinform", "kaznerd"):
+        real_eval: Counter = Counter()
+        for sp in ("dev", "test"):
+            real_eval.update(s.sectors[(sp, src)])
+        rows.append(
+            f"Real positives in dev+test ({src}): "
+            + ", ".join(f"{label} {real_eval[label]}" for label in SECTORS)
+            + "."
+        )
     forms = ["dash-opened", "guillemets", "no opening mark", "multi-line"]
     rows += ["", "| split | " + " | ".join(forms) + " | all |", "|" + "---|" * (len(forms) + 2)]
     for sp in SPLITS:
@@ -202,37 +209,47 @@ def _quote_tokens(record: Record) -> list[bool]:
 
 def agreement_markdown(first: str = "kazinform", second: str = "kazinform-agreement") -> str:
     """Cohen's kappa per label between two passes over the same articles."""
-    from sklearn.metrics import cohen_kappa_score, f1_score
 
     a = {r.extra["url"]: r for r in load_real(first)}
     b = {r.extra["url"]: r for r in load_real(second)}
     common = sorted(set(a) & set(b))
     if not common:
         raise DataError(f"no article is annotated in both {first!r} and {second!r}")
+    paragraphs = sum(len(a[u].paragraphs) for u in common)
+    return _kappa_table(
+        [a[u] for u in common],
+        [b[u] for u in common],
+        f"{len(common)} articles ({paragraphs} paragraphs)",
+    )
+
+
+def _kappa_table(a: list[Record], b: list[Record], what: str) -> str:
+    from sklearn.metrics import cohen_kappa_score, f1_score
+
+    from salatag.metrics import quote_metrics
+
     rows = [
-        f"{len(common)} articles ({sum(len(a[u].paragraphs) for u in common)} paragraphs) "
-        "annotated twice, blind.",
+        f"{what} annotated twice, blind.",
         "",
         "| label | kappa | positives (1st / 2nd) |",
         "|---|---|---|",
     ]
     for label in (*SECTORS, "chrome"):
         x, y = [], []
-        for u in common:
-            for p, q in zip(a[u].paragraphs, b[u].paragraphs, strict=True):
+        for ra, rb in zip(a, b, strict=True):
+            for p, q in zip(ra.paragraphs, rb.paragraphs, strict=True):
                 x.append(label in p.sectors if label != "chrome" else not p.body)
                 y.append(label in q.sectors if label != "chrome" else not q.body)
-        kappa = cohen_kappa_score(x, y) if any(x) or any(y) else float("nan")
+        agree = any(x) or any(y)
+        kappa = cohen_kappa_score(x, y) if agree and x != y else (1.0 if agree else float("nan"))
         rows.append(f"| {label} | {kappa:.3f} | {sum(x)} / {sum(y)} |")
-    tx = [t for u in common for t in _quote_tokens(a[u])]
-    ty = [t for u in common for t in _quote_tokens(b[u])]
+    tx = [t for r in a for t in _quote_tokens(r)]
+    ty = [t for r in b for t in _quote_tokens(r)]
     rows.append(
         f"| quote tokens | {cohen_kappa_score(tx, ty):.3f} | {sum(tx)} / {sum(ty)} "
         f"(token F1 {f1_score(tx, ty):.3f}) |"
     )
-    from salatag.metrics import quote_metrics
-
-    spans = quote_metrics([a[u].to_dict() for u in common], [b[u].to_dict() for u in common])
+    spans = quote_metrics([r.to_dict() for r in a], [r.to_dict() for r in b])
     rows += [
         "",
         f"Quote spans: {spans['gold_quotes']} / {spans['predicted_quotes']}; span F1 "
@@ -257,11 +274,27 @@ AGREEMENT_PASSES = [
 ]
 
 
+KAZNERD_AGREEMENT = ANNOTATIONS_DIR / "kaznerd-agreement" / "valid.jsonl"
+
+
+def kaznerd_agreement_markdown(second: Path = KAZNERD_AGREEMENT) -> str:
+    """The KazNERD labels vs a blind second pass over a 10 % sample of the sentences."""
+    first = {r.id: r for r in kaznerd.load_labels()}
+    blind = {r.id: r for r in kaznerd.load_labels(second)}
+    common = sorted(set(first) & set(blind))
+    return _kappa_table(
+        [first[i] for i in common], [blind[i] for i in common], f"{len(common)} sentences"
+    )
+
+
 def agreement_report() -> str:
     parts = []
     for title, first, second in AGREEMENT_PASSES:
         if (ANNOTATIONS_DIR / second).exists() and any((ANNOTATIONS_DIR / second).iterdir()):
             parts += [f"### {title}", "", agreement_markdown(first, second), ""]
+    if KAZNERD_AGREEMENT.exists():
+        title = "KazNERD sentences, first pass vs a blind second pass (10 % sample)"
+        parts += [f"### {title}", "", kaznerd_agreement_markdown(), ""]
     return "\n".join(parts).rstrip()
 
 

@@ -3,7 +3,7 @@
 SECTORS: tuple[str, ...] = ("trade", "transport", "security", "water", "energy")
 SECTOR_INDEX: dict[str, int] = {name: i for i, name in enumerate(SECTORS)}
 
-SOURCES: tuple[str, ...] = ("kazinform", "authored")
+SOURCES: tuple[str, ...] = ("kazinform", "authored", "kaznerd")
 
 
 def check_sectors(names: list[str]) -> list[str]:

@@ -38,8 +38,11 @@ def test_build_validates_and_splits_are_disjoint(splits, tmp_path: Path) -> None
     }
     assert not urls["train"] & urls["dev"] and not urls["train"] & urls["test"]
     assert not urls["dev"] & urls["test"]
-    assert all(r.source == "kazinform" for r in splits["test"])
+    assert all(r.source in ("kazinform", "kaznerd") for r in splits["test"])
     assert sum(len(u) for u in urls.values()) == 330
+    sentences = {s: {r.id for r in rs if r.source == "kaznerd"} for s, rs in splits.items()}
+    assert all(sentences.values()), "every split has a real Cyrillic part"
+    assert not sentences["train"] & (sentences["dev"] | sentences["test"])
 
 
 def test_label_counts_meet_the_corpus_targets(splits) -> None:
