@@ -126,6 +126,8 @@ def score(gold: list[dict], pred: list[dict], n_boot: int) -> dict[str, Any]:
         "sector_micro_f1": sectors["micro_f1"],
         "quote_token_f1": quotes["token"]["f1"],
         "quote_span_f1": quotes["span_overlap"]["f1"],
+        "quote_exact_span_f1": quotes["span_exact"]["f1"],
+        "speaker_accuracy": quotes["speaker_accuracy"],
         "sectors": sectors,
         "quotes": quotes,
         "body_accuracy": body_accuracy(gold, pred),
@@ -133,6 +135,19 @@ def score(gold: list[dict], pred: list[dict], n_boot: int) -> dict[str, Any]:
     if n_boot:
         out["ci95"] = bootstrap(article_counts(gold, pred), n_boot)
     return out
+
+
+def score_parts(gold: list[dict], systems: dict[str, list[dict]]) -> dict[str, Any]:
+    """The same scores on each source apart (Kazinform Latin-script articles, KazNERD
+    Cyrillic sentences), so one part cannot hide the other."""
+    parts: dict[str, Any] = {}
+    for source in sorted({g.get("source", "") for g in gold}):
+        keep = [i for i, g in enumerate(gold) if g.get("source", "") == source]
+        parts[source] = {
+            name: score([gold[i] for i in keep], [pred[i] for i in keep], 0)
+            for name, pred in systems.items()
+        } | {"articles": len(keep)}
+    return parts
 
 
 def quote_errors_by_form(gold: list[dict], pred: list[dict]) -> dict[str, dict[str, int]]:
@@ -219,6 +234,7 @@ def evaluate(
             "thresholds": tagger.thresholds,
         },
         "systems": {name: score(gold, p, n_boot) for name, p in systems.items()},
+        "parts": score_parts(gold, systems),
         "quote_forms": quote_errors_by_form(gold, pred),
     }
     # the rule quote splitter is what both baselines use for quotes

@@ -15,7 +15,6 @@ from typing import Any
 from salatag.article import Article
 from salatag.labels import SECTOR_INDEX, SECTORS
 
-TAGS = ("O", "B-QUOTE", "I-QUOTE", "B-SPEAKER", "I-SPEAKER")
 IGNORE = -100
 
 

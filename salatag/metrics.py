@@ -126,7 +126,49 @@ def quote_metrics(gold: list[dict], pred: list[dict]) -> dict[str, Any]:
         "matched_quotes": speakers_total,
         "gold_quotes": spans_gold,
         "predicted_quotes": spans_pred,
+        **quote_shape_metrics(gold, pred),
     }
+
+
+def quote_shape_metrics(gold: list[dict], pred: list[dict]) -> dict[str, Any]:
+    """What a reader sees beyond token overlap: quotes cut in pieces, multi-line quotes
+    kept whole, quotes where the gold has none, span edges inside a word."""
+    pieces = touched = multi = multi_whole = 0
+    quiet_paragraphs = false_quotes = inside_word = 0
+    for g, p in zip(gold, pred, strict=True):
+        text = g["text"]
+        for gq in g["quotes"]:
+            hits = [q for q in p["quotes"] if q["start"] < gq["end"] and gq["start"] < q["end"]]
+            if hits:
+                touched += 1
+                pieces += len(hits)
+            if "\n" in text[gq["start"] : gq["end"]]:
+                multi += 1
+                multi_whole += any(_overlaps(q, gq) for q in p["quotes"]) and len(hits) == 1
+        for para in g["paragraphs"]:
+            if any(q["start"] < para["end"] and para["start"] < q["end"] for q in g["quotes"]):
+                continue
+            quiet_paragraphs += 1
+            false_quotes += sum(
+                q["start"] < para["end"] and para["start"] < q["end"] for q in p["quotes"]
+            )
+        inside_word += sum(edges_inside_word(text, q["start"], q["end"]) for q in p["quotes"])
+    return {
+        "fragmentation": pieces / touched if touched else 0.0,
+        "multi_line_quotes": multi,
+        "multi_line_whole": multi_whole / multi if multi else float("nan"),
+        "false_quotes_per_100": 100 * false_quotes / quiet_paragraphs if quiet_paragraphs else 0.0,
+        "edges_inside_word": inside_word,
+    }
+
+
+def edges_inside_word(text: str, start: int, end: int) -> int:
+    """Span edges that fall between two letters or digits (0, 1 or 2)."""
+
+    def cut(i: int) -> bool:
+        return 0 < i < len(text) and text[i - 1].isalnum() and text[i].isalnum()
+
+    return int(cut(start)) + int(cut(end))
 
 
 def dev_score(gold: list[dict], pred: list[dict]) -> float:

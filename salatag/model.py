@@ -17,8 +17,8 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from salatag.decoding import TAGS, DecoderSettings
 from salatag.encoder import load_encoder, load_tokenizer
-from salatag.features import TAGS
 from salatag.labels import SECTORS
 
 FORMAT = 1
@@ -43,6 +43,7 @@ class ModelMeta:
     tags: list[str] = field(default_factory=lambda: list(TAGS))
     thresholds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(SECTORS, 0.5))
     chrome_threshold: float = 0.5
+    decoder: dict[str, Any] = field(default_factory=dict)  # DecoderSettings overrides
     format: int = FORMAT
 
 
@@ -126,6 +127,7 @@ def save_model(
 ) -> None:
     """Write the model directory; the weights are small when the encoder is LoRA-tuned."""
     out.mkdir(parents=True, exist_ok=True)
+    meta.decoder = DecoderSettings(**meta.decoder).model_dump()  # explicit, not defaults
     save_file(model.heads_state(), str(out / "heads.safetensors"))
     if meta.finetune == "lora":
         model.encoder.save_pretrained(str(out / "adapter"))

@@ -18,14 +18,12 @@ import numpy as np
 import torch
 
 from salatag.article import Article
-from salatag.features import TAGS, Window, make_windows
+from salatag.decoding import TAGS, DecoderSettings, decode_quotes
+from salatag.features import Window, make_windows
 from salatag.labels import SECTORS
 from salatag.model import ModelMeta, SalatagModel, load_model
 
-_EDGE = " \t\n,–—-:;«»\"“”'"
 BACKENDS = ("torch", "onnx-int8", "onnx-fp32")
-DECODING = "bio"  # chosen on dev against "argmax" and "smooth": see scripts/decoding.py
-SWITCH_PENALTY = 2.0  # nats to leave or enter a span in "smooth" decoding
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -62,7 +60,7 @@ class Tagger:
         self.meta = meta
         self.batch_size = batch_size
         self.thresholds = dict(meta.thresholds)
-        self.decoding = DECODING
+        self.decoder = DecoderSettings(**meta.decoder)
 
     @classmethod
     def load(
@@ -173,24 +171,7 @@ class Tagger:
             paragraphs.append(
                 {"start": p.start, "end": p.end, "body": body, "sectors": sectors, "scores": probs}
             )
-        labels = decode_tags(scores.tag_probs, self.decoding)
-        quotes_view = _spans(labels, scores.tag_probs, 1)
-        speakers_view = _spans(labels, scores.tag_probs, 3)
-        quotes = []
-        for a, b, conf in quotes_view:
-            start, end = _trim(article.text, *article.to_source(scores.starts[a], scores.ends[b]))
-            if end <= start:
-                continue
-            speaker, attribution = self._speaker(article, scores, speakers_view, start, end)
-            quotes.append(
-                {
-                    "start": start,
-                    "end": end,
-                    "speaker": speaker,
-                    "attribution": attribution,
-                    "score": round(conf, 4),
-                }
-            )
+        quotes = decode_quotes(article, scores.tag_probs, scores.starts, scores.ends, self.decoder)
         record: dict[str, Any] = {"id": article.id}
         if include_text:
             record["text"] = article.text
@@ -203,120 +184,11 @@ class Tagger:
         )
         return record
 
-    def _speaker(
-        self, article: Article, scores: ArticleScores, speakers: list, q_start: int, q_end: int
-    ) -> tuple[str | None, list[int] | None]:
-        """The speaker mention nearest the quote: after it first (`…, – деді X`), in the
-        same or next paragraph, else before it (`X былай деді: «…»`)."""
-        found = []
-        for a, b, _ in speakers:
-            s, e = _trim(article.text, *article.to_source(scores.starts[a], scores.ends[b]))
-            if e > s:
-                found.append((s, e))
-        after = [(s, e) for s, e in found if s >= q_end and "\n\n" not in article.text[q_end:s]]
-        after = [(s, e) for s, e in after if article.text.count("\n", q_end, s) <= 1]
-        before = [
-            (s, e) for s, e in found if e <= q_start and article.text.count("\n", e, q_start) == 0
-        ]
-        if after:
-            s, e = min(after)
-            a_start, a_end = _trim(article.text, q_end, e)
-        elif before:
-            s, e = max(before)
-            a_start, a_end = _trim(article.text, s, q_start)
-        else:
-            return None, None
-        return article.text[s:e], [a_start, a_end]
-
 
 def _local_slots(w: Window) -> list[int]:
     present = sorted({p for p in w.paragraphs if p >= 0})
     slot = {p: j for j, p in enumerate(present)}
     return [slot.get(p, -1) for p in w.paragraphs]
-
-
-def _allowed_transitions() -> np.ndarray:
-    """BIO: an I tag follows only a B or I of its own type; anything else is free."""
-    allowed = np.ones((len(TAGS), len(TAGS)), dtype=bool)
-    for j, tag in enumerate(TAGS):
-        if tag.startswith("I-"):
-            allowed[:, j] = False
-            allowed[TAGS.index("B-" + tag[2:]), j] = allowed[j, j] = True
-    return allowed
-
-
-ALLOWED = _allowed_transitions()
-
-
-def viterbi(logp: np.ndarray, transition: np.ndarray, start: np.ndarray) -> np.ndarray:
-    """The best path through per-token log-probabilities (T, K) and transitions (K, K)."""
-    score = start + logp[0]
-    back = np.zeros(logp.shape, dtype=np.int64)
-    for t in range(1, len(logp)):
-        candidates = score[:, None] + transition  # (previous, current)
-        back[t] = candidates.argmax(0)
-        score = candidates.max(0) + logp[t]
-    path = np.empty(len(logp), dtype=np.int64)
-    path[-1] = int(score.argmax())
-    for t in range(len(logp) - 1, 0, -1):
-        path[t - 1] = back[t, path[t]]
-    return path
-
-
-def decode_tags(probs: np.ndarray, method: str = DECODING) -> np.ndarray:
-    """Tag ids per token from the tag probabilities.
-
-    argmax: per token; a long quote breaks wherever one token dips below 0.5.
-    bio: the likeliest valid BIO sequence (an I follows a B or I of its type).
-    smooth: spans are runs of the likeliest kind (outside, quote, speaker; B and I mass
-    summed), found with a cost for every change of kind, so one doubtful token neither
-    splits a quote nor makes one; a run is split again where a B is the likeliest tag.
-    """
-    if not len(probs):
-        return np.zeros(0, dtype=np.int64)
-    if method == "argmax":
-        return probs.argmax(-1)
-    logp = np.log(np.clip(probs, 1e-9, 1.0))
-    if method == "bio":
-        transition = np.where(ALLOWED, 0.0, -np.inf)
-        start = np.array([0.0 if not t.startswith("I-") else -np.inf for t in TAGS])
-        return viterbi(logp, transition, start)
-    if method != "smooth":
-        raise ValueError(f"decoding {method!r}: argmax, bio or smooth")
-    kinds = np.stack([probs[:, 0], probs[:, 1] + probs[:, 2], probs[:, 3] + probs[:, 4]], 1)
-    transition = -SWITCH_PENALTY * (1 - np.eye(3))
-    kind = viterbi(np.log(np.clip(kinds, 1e-9, 1.0)), transition, np.zeros(3))
-    labels = np.zeros(len(probs), dtype=np.int64)
-    for t, k in enumerate(kind):
-        if k == 0:
-            continue
-        b, i = 2 * k - 1, 2 * k
-        new_run = t == 0 or kind[t - 1] != k
-        labels[t] = b if new_run or probs[t, b] > probs[t, i] else i
-    return labels
-
-
-def _spans(labels: np.ndarray, probs: np.ndarray, begin: int) -> list[tuple[int, int, float]]:
-    """BIO spans (first token, last token, mean probability) for one entity type.
-    Lenient: an I tag after O starts a span too, as the tagger sometimes misses B."""
-    spans, start = [], None
-    for t, label in enumerate([*list(labels), 0]):
-        inside = label in (begin, begin + 1)
-        if start is not None and (not inside or label == begin):
-            conf = float(probs[start:t, begin : begin + 2].sum(-1).mean())
-            spans.append((start, t - 1, conf))
-            start = None
-        if inside and start is None:
-            start = t
-    return spans
-
-
-def _trim(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start] in _EDGE:
-        start += 1
-    while end > start and text[end - 1] in _EDGE:
-        end -= 1
-    return start, end
 
 
 def summarize(text: str, paragraphs: list[dict], quotes: list[dict]) -> dict[str, Any]:

@@ -1,13 +1,19 @@
-"""Tag probabilities to spans: the decoders on hand-made probability sequences."""
+"""Tag probabilities to quotes: BIO paths on hand-made sequences, then whole quotes on
+real articles (the real normaliser and, for the property test, the real tokenizer)."""
 
 from __future__ import annotations
 
+import re
 from itertools import pairwise
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from salatag.tagger import _spans, decode_tags
+from salatag.article import Article
+from salatag.decoding import DecoderSettings, bio_spans, decode_quotes, decode_tags
+from salatag.metrics import edges_inside_word
 
 OUT, BQ, IQ, BS, IS = np.eye(5)
 
@@ -18,7 +24,7 @@ def probs(*rows: np.ndarray, noise: float = 0.02) -> np.ndarray:
 
 
 def quote_spans(labels: np.ndarray, p: np.ndarray) -> list[tuple[int, int]]:
-    return [(a, b) for a, b, _ in _spans(labels, p, 1)]
+    return [(a, b) for a, b, _ in bio_spans(labels, p, 1)]
 
 
 def test_one_doubtful_token_neither_splits_a_quote_nor_makes_one() -> None:
@@ -32,13 +38,7 @@ def test_smooth_finds_a_quote_whose_start_lacks_a_confident_b() -> None:
     p = probs(OUT, OUT, 0.3 * BQ + 0.7 * IQ, IQ, IQ, IQ, OUT, BS, IS, OUT)
     labels = decode_tags(p, "smooth")
     assert quote_spans(labels, p) == [(2, 5)]
-    assert [(a, b) for a, b, _ in _spans(labels, p, 3)] == [(7, 8)]
-
-
-def test_adjacent_quotes_split_where_b_is_likeliest() -> None:
-    p = probs(BQ, IQ, IQ, BQ, IQ, OUT)
-    assert quote_spans(decode_tags(p, "smooth"), p) == [(0, 2), (3, 4)]
-    assert quote_spans(decode_tags(p, "bio"), p) == [(0, 2), (3, 4)]
+    assert [(a, b) for a, b, _ in bio_spans(labels, p, 3)] == [(7, 8)]
 
 
 @pytest.mark.parametrize("method", ["argmax", "bio", "smooth"])
@@ -51,3 +51,118 @@ def test_bio_never_starts_with_an_inside_tag() -> None:
     p = probs(IQ, IQ, OUT)
     labels = decode_tags(p, "bio")
     assert labels[0] != 2 and all(not (b == 2 and a not in (1, 2)) for a, b in pairwise(labels))
+
+
+# --- whole quotes on articles ---------------------------------------------------------
+
+
+def tagged(text: str, marks: list[tuple[str, str]]) -> list[dict]:
+    """Decode an article whose 'tokens' are its view's words, tagged B/I where `marks`
+    say (a substring of the view and QUOTE or SPEAKER), O elsewhere."""
+    article = Article.from_text(text, "t")
+    view = article.view.text
+    words = list(re.finditer(r"\w+|[^\w\s]", view))
+    rows = [OUT] * len(words)
+    for phrase, kind in marks:
+        at = view.index(phrase)
+        inside = [i for i, m in enumerate(words) if at <= m.start() < at + len(phrase)]
+        b, i = (BQ, IQ) if kind == "QUOTE" else (BS, IS)
+        for n, w in enumerate(inside):
+            rows[w] = b if n == 0 else i
+    p = probs(*rows) if rows else np.zeros((0, 5))
+    starts, ends = [m.start() for m in words], [m.end() for m in words]
+    return decode_quotes(article, p, starts, ends, DecoderSettings())
+
+
+def spoken(text: str, quotes: list[dict]) -> list[tuple[str, str | None]]:
+    return [(text[q["start"] : q["end"]], q["speaker"]) for q in quotes]
+
+
+def test_a_b_tag_mid_speech_does_not_start_a_second_quote() -> None:
+    text = "Біз Каспий арқылы өтетін дәлізді дамытамыз. Бұл – ортақ мүдде, – деді министр."
+    quotes = tagged(
+        text,
+        [("Біз", "QUOTE"), ("Каспий арқылы өтетін дәлізді дамытамыз. Бұл – ортақ мүдде", "QUOTE")],
+    )
+    assert spoken(text, quotes) == [
+        ("Біз Каспий арқылы өтетін дәлізді дамытамыз. Бұл – ортақ мүдде", "министр")
+    ]
+
+
+def test_a_multi_line_dash_quote_is_one_span_with_a_pronoun_speaker_resolved() -> None:
+    text = (
+        "Астанада Қасым-Жомарт Тоқаев Өзбекстан делегациясын қабылдады.\n"
+        "– Біз сауда көлемін екі есеге арттырамыз.\n"
+        "– Көлік дәліздері де дамиды, – деді ол."
+    )
+    quotes = tagged(
+        text,
+        [
+            ("Біз сауда көлемін екі есеге арттырамыз.", "QUOTE"),
+            ("Көлік дәліздері де дамиды", "QUOTE"),
+        ],
+    )
+    assert spoken(text, quotes) == [
+        (
+            "Біз сауда көлемін екі есеге арттырамыз.\n– Көлік дәліздері де дамиды",
+            "Қасым-Жомарт Тоқаев",
+        )
+    ]
+
+
+def test_the_speaker_is_the_whole_name_the_attribution_gives() -> None:
+    text = "«Біз бірге жұмыс істейміз», – деді Сыртқы істер министрі Мұрат Нұртілеу Бакуде."
+    quotes = tagged(text, [("Біз бірге жұмыс істейміз", "QUOTE"), ("Мұрат", "SPEAKER")])
+    assert spoken(text, quotes) == [("Біз бірге жұмыс істейміз", "Мұрат Нұртілеу")]
+    text = "Мемлекет басшысы былай деді: «Бұл – тарихи кезең»."
+    quotes = tagged(text, [("Бұл – тарихи кезең", "QUOTE")])
+    assert spoken(text, quotes) == [("Бұл – тарихи кезең", "Мемлекет басшысы")]
+
+
+def test_a_first_person_sentence_with_no_quote_form_is_narration() -> None:
+    text = "Біз бұл жұмысты келесі жылы да жалғастырамыз."
+    assert tagged(text, [("Біз бұл жұмысты келесі жылы да жалғастырамыз", "QUOTE")]) == []
+
+
+def test_emoji_and_names_in_guillemets_are_never_quotes() -> None:
+    text = "– 🎉🎉🎉\n«Жусан» операциясы аяқталды."
+    assert tagged(text, [("🎉🎉🎉", "QUOTE"), ("Жусан", "QUOTE")]) == []
+
+
+TEXT = (
+    "Qazaqstan men Ózbekstan saýda-ekonomıkalyq yntymaqtastyqty talqylady.\n"
+    "– Biz kólik dálizderin damytamyz, – dedi Prezıdent Qasym-Jomart Toqaev.\n"
+    "«Su resýrstaryn birlesip basqarý – ortaq mindet», – dep atap ótti mınıstr."
+)
+
+
+@pytest.fixture(scope="module")
+def tokenized():
+    from salatag.encoder import load_tokenizer
+
+    article = Article.from_text(TEXT, "latin")
+    enc = load_tokenizer("embedded:multilingual-e5-small")(
+        article.view.text, add_special_tokens=False, return_offsets_mapping=True
+    )
+    return article, [s for s, _ in enc["offset_mapping"]], [e for _, e in enc["offset_mapping"]]
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.data())
+def test_no_span_edge_ever_falls_inside_a_word(tokenized, data) -> None:
+    """Whatever the subword probabilities say, quote and speaker edges are word edges
+    of the caller's (here Latin-script) text."""
+    article, starts, ends = tokenized
+    n = len(starts)
+    weights = data.draw(st.lists(st.integers(0, 4), min_size=n, max_size=n))
+    p = probs(*(np.eye(5)[w] for w in weights), noise=0.05)
+    for method in ("bio", "smooth"):
+        quotes = decode_quotes(article, p, starts, ends, DecoderSettings(method=method))
+        for q in quotes:
+            assert edges_inside_word(TEXT, q["start"], q["end"]) == 0
+            if q["attribution"]:
+                assert edges_inside_word(TEXT, *q["attribution"]) == 0
+            if q["speaker"]:
+                assert q["speaker"] in TEXT

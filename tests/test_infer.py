@@ -15,7 +15,8 @@ import pytest
 
 from salatag.article import Article, paragraph_spans
 from salatag.corpus import REPO_ROOT
-from salatag.features import TAGS, make_windows, tag_windows
+from salatag.decoding import TAGS
+from salatag.features import make_windows, tag_windows
 from salatag.records import Record
 from salatag.tagger import Tagger
 from salatag.validate import check_record

@@ -1,0 +1,491 @@
+"""From tag probabilities to quotes as a reader sees them.
+
+The tagger scores subword tokens; readers want whole quotes on word boundaries with
+the speaker the attribution names. Decoding therefore works on words (the subword
+probabilities of a word are pooled), finds the likeliest valid BIO path, and then
+applies what the guidelines say about quote forms: one speech is one span, across
+lines too (NOTES Q1, Q5); a stretch with no quote form is narration (Q3); names in
+guillemets and emoji are not quotes (Q8). Speakers are read from the attribution
+(`…, – деді X`, `X былай деді: «…»`), pronouns resolved to the person last named
+(Q7). Settings live in `DecoderSettings`, saved in the model's meta.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+TAGS = ("O", "B-QUOTE", "I-QUOTE", "B-SPEAKER", "I-SPEAKER")
+QUOTE, SPEAKER = 1, 3  # the B tag of each span type; I is B + 1
+
+EDGE = " \t\n,–—-:;«»\"“”'„"
+_WORD = re.compile(r"\w+|[^\w\s]")
+_SAY = (
+    r"(?:деді|дейді|деп|деген|делінген|дейміз|мәлімдеді|атап өтті|айтты|түйіндеді|қосты|"
+    r"сендірді|жазды|хабарлады|айтады|дейтін|көрсетілген|айтқан\w*|атады|бағалады|"
+    r"сипаттады|жеткізді|ескертті|түсіндірді|атап көрсетті|мәлімдеп\w*|жазылған)"
+)
+_ADDRESS = re.compile(r"^(?:Құрметті|Қымбатты|Аса құрметті)(?!\w)")
+_DASH = r"[–—-]"
+# after a quote: optional closing mark and punctuation, a comma/dash, a verb of saying
+# `деп` and the verb it introduces: `деп хабарлайды`, `деп атап өтті`, `деп нақтылады`
+_DEP_VERB = (
+    r"деп(?:\s+(?:атап|айтып|мәлім|қосып|түсіндіріп|баса))?\s+\w+(?:ды|ді|ты|ті|йды|йді)(?!\w)"
+)
+_ATTRIBUTION_AFTER = re.compile(
+    r"[»”\"']?\s*[,.!?…]*\s*(?:"
+    + _DASH
+    + r"\s*)?(?P<verb>"
+    + _DEP_VERB
+    + "|"
+    + _SAY
+    + r"(?:\s+"
+    + _SAY
+    + r")*)(?P<rest>[^\n]*)"
+)
+_LEAD_IN = re.compile(r"(?P<who>[^\n.!?«»:]*?)\s*(?:" + _SAY + r"[^\n:]{0,30})?:\s*[«“\"]?\s*$")
+_PRONOUNS = {"ол", "олар", "ол кісі"}
+_NAME = re.compile(r"[А-ЯӘҒҚҢӨҰҮҺІЁA-Z][\w-]+(?:\s+[А-ЯӘҒҚҢӨҰҮҺІЁA-Z][\w-]+)+")
+
+
+class DecoderSettings(BaseModel):
+    """How spans are decoded; stored in the model's meta so a model decodes the same
+    everywhere (chosen on dev with scripts/decoding.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    method: str = "bio"  # bio | argmax | smooth
+    switch_penalty: float = 2.0  # nats to change kind in "smooth"
+    pooling: str = "mean"  # how subword probabilities make a word's: mean | first
+    merge_lines: bool = True  # one speech over consecutive lines is one span
+    require_form: bool = True  # drop stretches with no quote form (NOTES Q3, Q8)
+    # where speakers come from: the tagger's speaker spans, the attribution text, or
+    # one with the other as fallback
+    speaker: str = "rule_then_model"  # model | rule | rule_then_model | model_then_rule
+
+
+# --- BIO paths -------------------------------------------------------------------
+
+
+def _allowed_transitions() -> np.ndarray:
+    """BIO: an I tag follows only a B or I of its own type; anything else is free."""
+    allowed = np.ones((len(TAGS), len(TAGS)), dtype=bool)
+    for j, tag in enumerate(TAGS):
+        if tag.startswith("I-"):
+            allowed[:, j] = False
+            allowed[TAGS.index("B-" + tag[2:]), j] = allowed[j, j] = True
+    return allowed
+
+
+ALLOWED = _allowed_transitions()
+
+
+def viterbi(logp: np.ndarray, transition: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """The best path through per-step log-probabilities (T, K) and transitions (K, K)."""
+    score = start + logp[0]
+    back = np.zeros(logp.shape, dtype=np.int64)
+    for t in range(1, len(logp)):
+        candidates = score[:, None] + transition  # (previous, current)
+        back[t] = candidates.argmax(0)
+        score = candidates.max(0) + logp[t]
+    path = np.empty(len(logp), dtype=np.int64)
+    path[-1] = int(score.argmax())
+    for t in range(len(logp) - 1, 0, -1):
+        path[t - 1] = back[t, path[t]]
+    return path
+
+
+def decode_tags(probs: np.ndarray, method: str = "bio", switch_penalty: float = 2.0) -> np.ndarray:
+    """Tag ids per step from the tag probabilities.
+
+    argmax: per step; a long quote breaks wherever one step dips below 0.5.
+    bio: the likeliest valid BIO sequence (an I follows a B or I of its type).
+    smooth: runs of the likeliest kind (outside, quote, speaker), with a cost for every
+    change of kind; a run is split again where a B is the likeliest tag.
+    """
+    if not len(probs):
+        return np.zeros(0, dtype=np.int64)
+    if method == "argmax":
+        return probs.argmax(-1)
+    logp = np.log(np.clip(probs, 1e-9, 1.0))
+    if method == "bio":
+        transition = np.where(ALLOWED, 0.0, -np.inf)
+        start = np.array([0.0 if not t.startswith("I-") else -np.inf for t in TAGS])
+        return viterbi(logp, transition, start)
+    if method != "smooth":
+        raise ValueError(f"decoding {method!r}: argmax, bio or smooth")
+    kinds = np.stack([probs[:, 0], probs[:, 1] + probs[:, 2], probs[:, 3] + probs[:, 4]], 1)
+    transition = -switch_penalty * (1 - np.eye(3))
+    kind = viterbi(np.log(np.clip(kinds, 1e-9, 1.0)), transition, np.zeros(3))
+    labels = np.zeros(len(probs), dtype=np.int64)
+    for t, k in enumerate(kind):
+        if k == 0:
+            continue
+        b, i = 2 * k - 1, 2 * k
+        new_run = t == 0 or kind[t - 1] != k
+        labels[t] = b if new_run or probs[t, b] > probs[t, i] else i
+    return labels
+
+
+def bio_spans(labels: np.ndarray, probs: np.ndarray, begin: int) -> list[tuple[int, int, float]]:
+    """BIO spans (first step, last step, mean probability) of one type. Lenient: an I
+    after O starts a span too, as the tagger sometimes misses the B."""
+    spans, start = [], None
+    for t, label in enumerate([*list(labels), 0]):
+        inside = label in (begin, begin + 1)
+        if start is not None and (not inside or label == begin):
+            conf = float(probs[start:t, begin : begin + 2].sum(-1).mean())
+            spans.append((start, t - 1, conf))
+            start = None
+        if inside and start is None:
+            start = t
+    return spans
+
+
+# --- words -------------------------------------------------------------------------
+
+
+@dataclass
+class Words:
+    """Word units of the article's view (letters/digits runs, single punctuation marks)
+    with the pooled tag probabilities of the tokens that cover them."""
+
+    starts: np.ndarray  # view offsets
+    ends: np.ndarray
+    probs: np.ndarray  # (words, tags)
+
+
+def pool_words(
+    view_text: str,
+    paragraphs: list[tuple[int, int]],
+    tag_probs: np.ndarray,
+    starts: list[int],
+    ends: list[int],
+    pooling: str = "mean",
+) -> Words:
+    """Tag probabilities per word, so a span can only start or end between words."""
+    owner = np.full(len(view_text) + 1, -1, dtype=np.int64)
+    for t, (s, e) in enumerate(zip(starts, ends, strict=True)):
+        owner[s:e] = t
+    w_start, w_end, rows = [], [], []
+    for a, b in paragraphs:
+        for m in _WORD.finditer(view_text, a, b):
+            tokens = [t for t in dict.fromkeys(owner[m.start() : m.end()].tolist()) if t >= 0]
+            if not tokens:
+                continue
+            w_start.append(m.start())
+            w_end.append(m.end())
+            chosen = tokens[:1] if pooling == "first" else tokens
+            rows.append(tag_probs[chosen].mean(0))
+    probs = np.array(rows, dtype=np.float32).reshape(-1, len(TAGS))
+    return Words(np.array(w_start, dtype=np.int64), np.array(w_end, dtype=np.int64), probs)
+
+
+def trim(text: str, start: int, end: int) -> tuple[int, int]:
+    """Strip the marks the guidelines keep outside a span: dashes, guillemets, commas."""
+    while start < end and text[start] in EDGE:
+        start += 1
+    while end > start and text[end - 1] in EDGE:
+        end -= 1
+    return start, end
+
+
+# --- quotes ------------------------------------------------------------------------
+
+
+@dataclass
+class Span:
+    start: int  # source offsets, end exclusive
+    end: int
+    score: float
+
+
+def _line_bounds(text: str, pos: int) -> tuple[int, int]:
+    a = text.rfind("\n", 0, pos) + 1
+    b = text.find("\n", pos)
+    return a, len(text) if b < 0 else b
+
+
+def merge_spans(text: str, spans: list[Span], merge_lines: bool) -> list[Span]:
+    """One speech, one span: join spans of one line that only whitespace or inner
+    punctuation separates, and (with `merge_lines`) a span that runs to the end of
+    its line with one that opens the next line, when no attribution stands between."""
+    out: list[Span] = []
+    for span in spans:
+        if out and _continues(text, out[-1], span, merge_lines):
+            prev = out[-1]
+            weight = prev.end - prev.start, span.end - span.start
+            score = (prev.score * weight[0] + span.score * weight[1]) / max(sum(weight), 1)
+            out[-1] = Span(prev.start, span.end, score)
+        else:
+            out.append(span)
+    return out
+
+
+def _continues(text: str, prev: Span, span: Span, merge_lines: bool) -> bool:
+    gap = text[prev.end : span.start]
+    if "\n" not in gap:
+        return not re.search(r"\w", gap) and "«" not in gap and "»" not in gap
+    if not merge_lines or re.search(r"\S", gap[gap.find("\n") : gap.rfind("\n")]):
+        return False  # not consecutive lines
+    rest_of_line, next_line_head = gap.split("\n", 1)[0], gap.rsplit("\n", 1)[-1]
+    attributed = _ATTRIBUTION_AFTER.match(rest_of_line) or "»" in rest_of_line
+    opens_line = re.fullmatch(r"\s*(?:" + _DASH + r"\s*|[«“\"]\s*)?", next_line_head)
+    return not attributed and opens_line is not None
+
+
+def has_quote_form(text: str, span: Span) -> bool:
+    """Direct speech is marked: a dash opening the line, a quotation mark, a lead-in
+    ending in a colon, an address to the audience, a headline `… – X`, or an
+    attribution with a verb of saying (NOTES Q3, Q5, Q9). Emoji are never quotes."""
+    inner = text[span.start : span.end]
+    if len(re.findall(r"[^\W\d_]", inner)) < 2:  # emoji runs, numbers, lone marks
+        return False
+    line_start = _line_bounds(text, span.start)[0]
+    before = text[line_start : span.start]
+    after = text[span.end : _line_bounds(text, max(span.end - 1, span.start))[1]]
+    attributed = bool(_ATTRIBUTION_AFTER.match(after)) or bool(
+        re.match(r"^\W*\n\s*" + _DASH + r"?\s*" + _SAY, text[span.end : span.end + 80])
+    )
+    lead_in = re.search(r":\s*[«“\"]?\s*$", before) is not None
+    if not before.strip() and line_start >= 2:
+        lead_in = lead_in or text[: line_start - 1].rstrip().endswith(":")
+    if re.fullmatch(r"\s*" + _DASH + r"\s*", before):
+        return not re.search(r";\s*$", inner) or attributed  # a dash-line list item: Q4
+    if not before.strip() and (_ADDRESS.match(inner) or _headline_attribution(after)):
+        return True
+    if re.search(r"[«“\"„]\s*$", before):
+        sentence_rest = re.split(r"[.!?]\s", after, maxsplit=1)[0]
+        said = re.search(r"(?<!\w)" + _SAY, sentence_rest) is not None
+        return attributed or said or lead_in or len(inner.split()) >= 5
+    return attributed or lead_in
+
+
+_FIRST_PERSON = re.compile(
+    r"(?<!\w)(?:біз|мен|біздің|менің|бізге|бізде|бізді|маған|өзім|өзіміз)(?!\w)"
+    r"|\w(?:мын|мін|мыз|міз|пын|пін|пыз|піз|бын|бін|быз|біз|мыздың|міздің)(?!\w)",
+    re.IGNORECASE,
+)
+
+
+def keep_marked(text: str, quotes: list[Span]) -> list[Span]:
+    """Spans with a quote form, and first-person paragraphs that continue a speech
+    within two lines of a kept quote (a long address, NOTES Q5)."""
+    kept: list[Span] = []
+    for q in quotes:
+        speech_goes_on = (
+            bool(kept)
+            and text.count("\n", kept[-1].end, q.start) <= 2
+            and _FIRST_PERSON.search(text, q.start, q.end) is not None
+        )
+        if has_quote_form(text, q) or speech_goes_on:
+            kept.append(q)
+    return kept
+
+
+def _headline_attribution(after: str) -> bool:
+    """`Title words – Speaker` at the end of a line (Q9)."""
+    m = re.fullmatch(r"\s*" + _DASH + r"\s*(?P<who>[^\n.!?]{1,40})", after)
+    return m is not None and len(m.group("who").split()) <= 4
+
+
+# --- speakers ----------------------------------------------------------------------
+
+
+_WORDS = re.compile(r"\w[\w.-]*")
+# where an attribution's name phrase ends; a full stop after an initial (`Т. Әбдіров`,
+# `Е.Рахмон`) does not end it
+_STOP = re.compile(r"[;:!?()\n]|(?<!\b\w)\.|\s[–—-]\s")
+_GENITIVE = re.compile(r"(?:ның|нің|дың|дің|тың|тің)$")
+_POSSESSIVE = re.compile(r"(?:сы|сі|ы|і)$")
+_FROM = re.compile(r"(?<=\w\w)(?:дан|ден|тан|тен|нан|нен)$")
+_IN = re.compile(r"(?<=\w\w)(?:нда|нде|да|де|та|те)$")
+_NOT_HEAD = re.compile(
+    r"^(?:дүйсенбі|сейсенбі|сәрсенбі|бейсенбі|жексенбі|күні|кеші|таңы|жылы|бірі)$"
+)
+_SURNAME = re.compile(r"(?:ов|ев|ова|ева|ин|ина|ұлы|қызы|ский|цкий|ян|швили)$")
+_DOCUMENT = re.compile(r"^(?:хабарлама|ақпарат|мәлімдеме|жауаб|хат|баспасөз|сайт|пост|жолдау)")
+
+
+def name_span(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """Where, inside text[start:end], the attribution names the speaker (view offsets).
+
+    A personal name alone when one is given: the first run of two or more capitalised
+    words, titles before it and modifiers in the genitive dropped (NOTES Q15); else
+    the role noun phrase up to its head noun (`Үкімет басшысы`, `министр`, Q12); a
+    body in a case form in the nominative (`хабарламада` -> `хабарлама`), an
+    organisation before a document (`министрлігінің хабарламасында` -> `министрлігі`)."""
+    stop = _STOP.search(text, start, end)
+    end = stop.start() if stop else end
+    words = [(m.start(), m.end()) for m in _WORDS.finditer(text, start, end)]
+    if not words:
+        return None
+    word = [text[a:b] for a, b in words]
+    run: list[int] = []
+    for i, w in enumerate(word):
+        low = w.lower()
+        capital = w[:1].isupper() and not (_GENITIVE.search(low) or _IN.search(low))
+        if capital and not (_POSSESSIVE.search(w.lower()) and len(run) == 0 and i + 1 < len(word)):
+            run.append(i)
+            continue
+        if len(run) >= 2 and not _GENITIVE.search(w.lower()):
+            break  # a run before a genitive is a modifier (`Иран Ислам Республикасының`)
+        run = []
+    if len(run) >= 2:
+        surnames = [i for i in run if _SURNAME.search(word[i].lower())]
+        if len(run) > 2 and surnames and surnames[0] > run[0]:
+            run = [surnames[0] - 1, surnames[0]]  # `Астанада Қасым-Жомарт Тоқаев Өзбекстан`
+        return words[run[0]][0], words[run[-1]][1]
+    last = 0
+    for i, w in enumerate(word[:4]):
+        low = w.lower()
+        if _GENITIVE.search(low) and i + 1 < len(word) and _DOCUMENT.match(word[i + 1].lower()):
+            return words[0][0], words[i][1] - len(_GENITIVE.search(low).group())  # type: ignore[union-attr]
+        if i > 0 and _POSSESSIVE.search(low) and not _NOT_HEAD.match(low):
+            last = i
+            break
+    a, b = words[0][0], words[last][1]
+    tail = word[last]
+    cut = _FROM.search(tail) or (_IN.search(tail) if tail.islower() else None)
+    if cut is not None and last == 0:
+        b -= len(cut.group())
+    return a, b
+
+
+def attribution_speaker(text: str, span: Span) -> tuple[int, int] | None:
+    """Where the attribution names the speaker: after the quote (`…, – деді X`, the
+    name possibly on the next line), else in a lead-in before it (`X былай деді: «…»`,
+    `X: «…»`, a lead-in line ending in a colon)."""
+    line_end = _line_bounds(text, max(span.end - 1, span.start))[1]
+    m = _ATTRIBUTION_AFTER.match(text, span.end, line_end)
+    if m is None and line_end < len(text) and not text[span.end : line_end].strip(' .,»”"!?…'):
+        head = re.compile(r"\s*" + _DASH + r"?\s*").match(text, line_end + 1)
+        m = _ATTRIBUTION_AFTER.match(text, head.end() if head else line_end + 1)
+    if m is not None:
+        rest_start, rest_end = m.span("rest")
+        if not text[rest_start:rest_end].strip(" .") and rest_end < len(text):
+            rest_start, rest_end = rest_end + 1, _line_bounds(text, rest_end + 1)[1]
+        return name_span(text, rest_start, rest_end)
+    line_start = _line_bounds(text, span.start)[0]
+    before = text[line_start : span.start]
+    if not before.strip(' –—-«“"') and line_start >= 2:
+        line_start = _line_bounds(text, line_start - 2)[0]
+        before = text[line_start : span.start].rstrip(' –—-«“"\n')
+    lead = _LEAD_IN.search(before)
+    if lead and lead.group("who").strip():
+        who_start = line_start + lead.start("who")
+        who_end = line_start + lead.end("who")
+        verb = re.search(r"(?<!\w)(?:былай|бүй|деп|атап)(?!\w)", text[who_start:who_end])
+        if verb:
+            who_end = who_start + verb.start()
+        comma = text.rfind(",", who_start, who_end)
+        return name_span(text, comma + 1 if comma >= 0 else who_start, who_end)
+    return None
+
+
+def resolve_pronoun(article: Any, before: int, previous: list[dict[str, Any]]) -> str | None:
+    """The person a pronoun attribution (`деді ол`) refers to, as the text last names
+    them (NOTES Q7): the last personal name before the quote, unless an earlier quote's
+    named speaker comes later; a role noun speaker only when no name is given."""
+    view = article.view.text
+    names = [m for m in _NAME.finditer(view, 0, before) if not _GENITIVE.search(m.group())]
+    people = [m for m in names if _SURNAME.search(m.group().split()[-1].lower())]
+    last_name = (people or names)[-1] if names else None
+    named = [q for q in previous if q["speaker"] and not is_pronoun(q["speaker"])]
+    person = [q for q in named if len(q["speaker"].split()) >= 2 and q["speaker"][:1].isupper()]
+    name_at = article.to_source(*last_name.span())[0] if last_name else -1
+    if person and person[-1]["end"] >= name_at:
+        return str(person[-1]["speaker"])
+    if last_name is not None:
+        where = name_span(view, *last_name.span())
+        if where is not None:
+            a, b = article.to_source(*where)
+            return str(article.text[a:b])
+    return str(named[-1]["speaker"]) if named else None
+
+
+def is_pronoun(name: str | None) -> bool:
+    from salatag.text import normalize
+
+    return bool(name) and normalize(name.strip().lower(), transliterate=True).text in _PRONOUNS
+
+
+def model_speaker(text: str, speakers: list[Span], q: Span) -> tuple[int, int] | None:
+    """The tagger's speaker mention nearest the quote (after it first, same or next
+    line; else before it on its line), cut to the name as the attribution gives it."""
+    after = [sp for sp in speakers if sp.start >= q.end and text.count("\n", q.end, sp.start) <= 1]
+    before = [sp for sp in speakers if sp.end <= q.start and "\n" not in text[sp.end : q.start]]
+    pick = min(after, key=lambda sp: sp.start) if after else None
+    if pick is None and before:
+        pick = max(before, key=lambda sp: sp.start)
+    if pick is None:
+        return None
+    return name_span(text, pick.start, pick.end) or (pick.start, pick.end)
+
+
+def decode_quotes(
+    article: Any,
+    tag_probs: np.ndarray,
+    starts: list[int],
+    ends: list[int],
+    settings: DecoderSettings,
+) -> list[dict[str, Any]]:
+    """Quote records (start, end, speaker, attribution, score) for one article.
+
+    All rules read the article's normalised view (Cyrillic, unified quote marks and
+    dashes), so they hold for Latin-script input too; offsets and the speaker's words
+    are reported in the caller's original text."""
+    view = article.view.text
+    paragraphs = [(p.view_start, p.view_end) for p in article.paragraphs]
+    words = pool_words(view, paragraphs, tag_probs, starts, ends, settings.pooling)
+    labels = decode_tags(words.probs, settings.method, settings.switch_penalty)
+
+    def spans(begin: int) -> list[Span]:
+        found = []
+        for a, b, conf in bio_spans(labels, words.probs, begin):
+            s, e = trim(view, int(words.starts[a]), int(words.ends[b]))
+            if e > s:
+                found.append(Span(s, e, conf))
+        return found
+
+    worded = [q for q in spans(QUOTE) if len(re.findall(r"[^\W\d_]", view[q.start : q.end])) >= 2]
+    quotes = merge_spans(view, worded, settings.merge_lines)
+    if settings.require_form:
+        quotes = keep_marked(view, quotes)
+    speakers = spans(SPEAKER)
+    out: list[dict[str, Any]] = []
+    for q in quotes:
+        start, end = trim(article.text, *article.to_source(q.start, q.end))
+        if end <= start:
+            continue
+        record: dict[str, Any] = {"start": start, "end": end, "speaker": None}
+        record["attribution"] = None
+        found = _speaker_of(view, speakers, q, settings.speaker)
+        if found is not None:
+            a, b = article.to_source(*found)
+            record["speaker"] = article.text[a:b]
+            lo, hi = (q.end, found[1]) if found[0] >= q.end else (found[0], q.start)
+            record["attribution"] = list(trim(article.text, *article.to_source(lo, hi)))
+            if is_pronoun(view[found[0] : found[1]]):
+                record["speaker"] = resolve_pronoun(article, q.start, out) or record["speaker"]
+        record["score"] = round(q.score, 4)
+        out.append(record)
+    return out
+
+
+def _speaker_of(text: str, speakers: list[Span], q: Span, source: str) -> tuple[int, int] | None:
+    order = {
+        "model": ("model",),
+        "rule": ("rule",),
+        "rule_then_model": ("rule", "model"),
+        "model_then_rule": ("model", "rule"),
+    }[source]
+    for kind in order:
+        found = attribution_speaker(text, q) if kind == "rule" else model_speaker(text, speakers, q)
+        if found is not None and found[1] > found[0]:
+            return found
+    return None
