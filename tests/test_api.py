@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -95,3 +96,14 @@ def test_to_dataframe_has_one_row_per_paragraph(example_tags: Path) -> None:
     assert tagged["quotes"].sum() >= sum(len(a.quotes) for a in articles)
     assert set(df[df["id"].str.startswith("ex-jsonl")]["source"]) == {"newsroom-feed"}
     assert salatag.to_dataframe(records).equals(df)  # plain JSON records work too
+
+
+def test_the_readme_example_runs() -> None:
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"## For analysts.*?```python\n(.*?)```", readme, re.S)
+    assert block, "README.md needs a python example under 'For analysts'"
+    out = subprocess.run(
+        [sys.executable, "-c", block.group(1)], capture_output=True, text=True, cwd=REPO_ROOT
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "feed-1" in out.stdout  # the DataFrame printed
