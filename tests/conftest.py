@@ -81,3 +81,24 @@ def tiny_model(fixture_data: Path, tmp_path_factory) -> Path:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return out
+
+
+@pytest.fixture(scope="session")
+def example_tags(tmp_path_factory) -> Path:
+    """The authored examples (examples/*.txt and more-articles.jsonl) tagged by the
+    shipped model through the Python API, as JSONL: the analysts' tools' input."""
+    import json
+
+    import salatag
+    from salatag.batch import read_inputs
+
+    items = read_inputs([str(REPO_ROOT / "examples")])
+    inputs = [{"id": f"examples/{Path(i.id).name}", "text": i.text or ""} for i in items]
+    with open(REPO_ROOT / "examples" / "more-articles.jsonl", encoding="utf-8") as fh:
+        inputs += [json.loads(line) for line in fh if line.strip()]
+    out = tmp_path_factory.mktemp("examples") / "tags.jsonl"
+    tagger = salatag.load(device="cpu")
+    with open(out, "w", encoding="utf-8") as fh:
+        for record in tagger.pipe(inputs):
+            fh.write(json.dumps(record.to_dict(), ensure_ascii=False) + "\n")
+    return out
