@@ -230,12 +230,33 @@ def _continues(text: str, prev: Span, span: Span, merge_lines: bool) -> bool:
     gap = text[prev.end : span.start]
     if "\n" not in gap:
         return not re.search(r"\w", gap) and "«" not in gap and "»" not in gap
-    if not merge_lines or re.search(r"\S", gap[gap.find("\n") : gap.rfind("\n")]):
-        return False  # not consecutive lines
+    if not merge_lines:
+        return False
+    if re.search(r"\S", gap[gap.find("\n") : gap.rfind("\n")]):
+        return _open_speech(text, prev, span, gap)
     rest_of_line, next_line_head = gap.split("\n", 1)[0], gap.rsplit("\n", 1)[-1]
     attributed = _ATTRIBUTION_AFTER.match(rest_of_line) or "»" in rest_of_line
     opens_line = re.fullmatch(r"\s*(?:" + _DASH + r"\s*|[«“\"]\s*)?", next_line_head)
     return not attributed and opens_line is not None
+
+
+def _open_speech(text: str, prev: Span, span: Span, gap: str) -> bool:
+    """A dash-opened speech with no attribution yet goes on until the attribution: lines
+    the tagger missed between it and an attributed quote are part of it (NOTES Q1)."""
+    first_line = text[_line_bounds(text, prev.start)[0] : prev.start]
+    opened = re.fullmatch(r"\s*(?:" + _DASH + r"|[«“\"])\s*", first_line) is not None
+    end_of_span_line = _line_bounds(text, max(span.end - 1, span.start))[1]
+    closes = _ATTRIBUTION_AFTER.match(text, span.end, end_of_span_line) is not None
+    middle = gap[gap.find("\n") : gap.rfind("\n")]
+    said = re.search(r"(?:^|[,.!?»]\s*)" + _DASH + r"?\s*" + _SAY + r"\s", middle, re.M)
+    return (
+        opened
+        and closes
+        and gap.count("\n") <= 3
+        and not re.search(r"\w", gap.split("\n", 1)[0])
+        and not said
+        and "»" not in middle
+    )
 
 
 def has_quote_form(text: str, span: Span) -> bool:
@@ -304,6 +325,7 @@ _GENITIVE = re.compile(r"(?:ның|нің|дың|дің|тың|тің)$")
 _POSSESSIVE = re.compile(r"(?:сы|сі|ы|і)$")
 _FROM = re.compile(r"(?<=\w\w)(?:дан|ден|тан|тен|нан|нен)$")
 _IN = re.compile(r"(?<=\w\w)(?:нда|нде|да|де|та|те)$")
+_TO = re.compile(r"(?<=\w\w\w)(?:ға|ге|қа|ке)$")
 _NOT_HEAD = re.compile(
     r"^(?:дүйсенбі|сейсенбі|сәрсенбі|бейсенбі|жексенбі|күні|кеші|таңы|жылы|бірі)$"
 )
@@ -328,7 +350,8 @@ def name_span(text: str, start: int, end: int) -> tuple[int, int] | None:
     run: list[int] = []
     for i, w in enumerate(word):
         low = w.lower()
-        capital = w[:1].isupper() and not (_GENITIVE.search(low) or _IN.search(low))
+        cased = _GENITIVE.search(low) or _IN.search(low) or _TO.search(low)
+        capital = w[:1].isupper() and not cased
         if capital and not (_POSSESSIVE.search(w.lower()) and len(run) == 0 and i + 1 < len(word)):
             run.append(i)
             continue
@@ -393,7 +416,7 @@ def resolve_pronoun(article: Any, before: int, previous: list[dict[str, Any]]) -
     named speaker comes later; a role noun speaker only when no name is given."""
     view = article.view.text
     names = [m for m in _NAME.finditer(view, 0, before) if not _GENITIVE.search(m.group())]
-    people = [m for m in names if _SURNAME.search(m.group().split()[-1].lower())]
+    people = [m for m in names if any(_SURNAME.search(w.lower()) for w in m.group().split())]
     last_name = (people or names)[-1] if names else None
     named = [q for q in previous if q["speaker"] and not is_pronoun(q["speaker"])]
     person = [q for q in named if len(q["speaker"].split()) >= 2 and q["speaker"][:1].isupper()]

@@ -166,3 +166,27 @@ def test_no_span_edge_ever_falls_inside_a_word(tokenized, data) -> None:
                 assert edges_inside_word(TEXT, *q["attribution"]) == 0
             if q["speaker"]:
                 assert q["speaker"] in TEXT
+
+
+def test_a_speech_line_the_tagger_missed_stays_inside_the_quote() -> None:
+    text = (
+        "Сарапшы өңірдегі ахуалға тоқталды.\n"
+        "– Бұған үш себеп бар. Біріншісі – транзит.\n"
+        "Екіншісі – технология.\n"
+        "Үшіншісі – геосаяси орналасу, – дейді Жәнібек Арын.\n"
+        "Ол басқа да мәселелерді атады."
+    )
+    quotes = tagged(
+        text,
+        [
+            ("Бұған үш себеп бар. Біріншісі – транзит.", "QUOTE"),
+            ("Үшіншісі – геосаяси орналасу", "QUOTE"),
+        ],
+    )
+    assert spoken(text, quotes) == [
+        (
+            "Бұған үш себеп бар. Біріншісі – транзит.\nЕкіншісі – технология.\n"
+            "Үшіншісі – геосаяси орналасу",
+            "Жәнібек Арын",
+        )
+    ]
