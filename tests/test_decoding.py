@@ -190,3 +190,25 @@ def test_a_speech_line_the_tagger_missed_stays_inside_the_quote() -> None:
             "Жәнібек Арын",
         )
     ]
+
+
+@pytest.mark.slow
+def test_no_span_edge_inside_a_word_on_the_real_dev_and_test_splits(corpus, tmp_path) -> None:
+    """The shipped model on every real dev and test record: quote, speaker and
+    attribution edges all fall on word boundaries of the original text."""
+    from salatag import data
+    from salatag.corpus import REPO_ROOT
+    from salatag.tagger import Tagger
+
+    splits = data.build(tmp_path)
+    tagger = Tagger.load(REPO_ROOT / "models" / "default", device="cpu")
+    records = [r for name in ("dev", "test") for r in splits[name]]
+    articles = [Article.from_text(r.text, r.id) for r in records]
+    cuts = []
+    for article, pred in zip(articles, tagger.tag(articles), strict=True):
+        for q in pred["quotes"]:
+            spans = [(q["start"], q["end"])] + (
+                [tuple(q["attribution"])] if q["attribution"] else []
+            )
+            cuts += [(article.id, s, e) for s, e in spans if edges_inside_word(article.text, s, e)]
+    assert len(records) > 1000 and cuts == []
