@@ -29,6 +29,11 @@ _SAY = (
     r"сендірді|жазды|хабарлады|айтады|дейтін|көрсетілген|айтқан\w*|атады|бағалады|"
     r"сипаттады|жеткізді|ескертті|түсіндірді|атап көрсетті|мәлімдеп\w*|жазылған)"
 )
+# words after a verb of saying that are not a speaker: more verb, particles, nouns in the
+# accusative (`деген пікірді`), `деп уәде берді`
+_NOT_SPEAKER = re.compile(
+    r"^(?:\w{1,2}|\w+(?:ды|ді|ты|ті|ған|ген|қан|кен|уда|уде|ып|іп|ны|ні|ды|ді)|уәде|бар|жоқ)$"
+)
 _ADDRESS = re.compile(r"^(?:Құрметті|Қымбатты|Аса құрметті)(?!\w)")
 _DASH = r"[–—-]"
 # after a quote: optional closing mark and punctuation, a comma/dash, a verb of saying
@@ -45,7 +50,7 @@ _ATTRIBUTION_AFTER = re.compile(
     + _SAY
     + r"(?:\s+"
     + _SAY
-    + r")*)(?P<rest>[^\n]*)"
+    + r"(?!\w))*)(?P<rest>[^\n]*)"
 )
 _LEAD_IN = re.compile(r"(?P<who>[^\n.!?«»:]*?)\s*(?:" + _SAY + r"[^\n:]{0,30})?:\s*[«“\"]?\s*$")
 _PRONOUNS = {"ол", "олар", "ол кісі"}
@@ -329,6 +334,11 @@ _TO = re.compile(r"(?<=\w\w\w)(?:ға|ге|қа|ке)$")
 _NOT_HEAD = re.compile(
     r"^(?:дүйсенбі|сейсенбі|сәрсенбі|бейсенбі|жексенбі|күні|кеші|таңы|жылы|бірі)$"
 )
+# role nouns that stand before a name as titles (`Президенті Масуд Пезешкиан`)
+_ROLE = re.compile(
+    r"(?:президенті|төрағасы|министрі|басшысы|өкілі|спикері|әкімі|хатшысы|директоры|"
+    r"орынбасары|елшісі|депутаты|бастығы|жетекшісі|сарапшысы|профессоры|тұрғыны|авторы)$"
+)
 _SURNAME = re.compile(r"(?:ов|ев|ова|ева|ин|ина|ұлы|қызы|ский|цкий|ян|швили)$")
 _DOCUMENT = re.compile(r"^(?:хабарлама|ақпарат|мәлімдеме|жауаб|хат|баспасөз|сайт|пост|жолдау)")
 
@@ -352,7 +362,7 @@ def name_span(text: str, start: int, end: int) -> tuple[int, int] | None:
         low = w.lower()
         cased = _GENITIVE.search(low) or _IN.search(low) or _TO.search(low)
         capital = w[:1].isupper() and not cased
-        if capital and not (_POSSESSIVE.search(w.lower()) and len(run) == 0 and i + 1 < len(word)):
+        if capital and not (_ROLE.search(low) and len(run) == 0 and i + 1 < len(word)):
             run.append(i)
             continue
         if len(run) >= 2 and not _GENITIVE.search(w.lower()):
@@ -390,9 +400,16 @@ def attribution_speaker(text: str, span: Span) -> tuple[int, int] | None:
         m = _ATTRIBUTION_AFTER.match(text, head.end() if head else line_end + 1)
     if m is not None:
         rest_start, rest_end = m.span("rest")
-        if not text[rest_start:rest_end].strip(" .") and rest_end < len(text):
+        if not text[rest_start:rest_end].strip() and rest_end < len(text):
             rest_start, rest_end = rest_end + 1, _line_bounds(text, rest_end + 1)[1]
-        return name_span(text, rest_start, rest_end)
+        found = name_span(text, rest_start, rest_end)
+        word = text[found[0] : found[1]] if found else ""
+        if found and (is_pronoun(word) or not _NOT_SPEAKER.match(word)):
+            return found
+    return _lead_in_speaker(text, span)
+
+
+def _lead_in_speaker(text: str, span: Span) -> tuple[int, int] | None:
     line_start = _line_bounds(text, span.start)[0]
     before = text[line_start : span.start]
     if not before.strip(' –—-«“"') and line_start >= 2:
@@ -493,8 +510,8 @@ def decode_quotes(
             record["speaker"] = article.text[a:b]
             lo, hi = (q.end, found[1]) if found[0] >= q.end else (found[0], q.start)
             record["attribution"] = list(trim(article.text, *article.to_source(lo, hi)))
-            if is_pronoun(view[found[0] : found[1]]):
-                record["speaker"] = resolve_pronoun(article, q.start, out) or record["speaker"]
+            if is_pronoun(view[found[0] : found[1]]):  # null when nobody is named (Q7)
+                record["speaker"] = resolve_pronoun(article, q.start, out)
         record["score"] = round(q.score, 4)
         out.append(record)
     return out
