@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 from salatag.chrome import chrome_flags
+from salatag.errors import InputError
 from salatag.lang import LangResult, detect_article
 from salatag.text import TextView, normalize
 
@@ -19,7 +20,7 @@ _INVISIBLE = "\ufeff\u200b\u200c\u200d\u2060"
 _LINE = re.compile(r"[^\r\n]+")
 
 
-class ArticleError(ValueError):
+class ArticleError(InputError, ValueError):
     """Input that cannot be read as an article (bad bytes, not text)."""
 
 

@@ -18,6 +18,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from salatag.encoder import load_encoder, load_tokenizer
+from salatag.errors import SetupError
 from salatag.features import TAGS
 from salatag.labels import SECTORS
 
@@ -25,7 +26,7 @@ FORMAT = 1
 META_FILE = "salatag.json"
 
 
-class ModelError(RuntimeError):
+class ModelError(SetupError, RuntimeError):
     """A model directory that cannot be loaded; says what is missing."""
 
 
