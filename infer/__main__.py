@@ -46,8 +46,14 @@ FORMATS[".parquet"] = "parquet"
 CHUNK = 64  # articles read, length-sorted and tagged together: bounds memory
 
 
-class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    """The description as written, and every option's default."""
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """The description as written, and every option's default (where it has one)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default not in (None, False, [], argparse.SUPPRESS) and action.option_strings:
+            text += " (default: %(default)s)"
+        return text
 
 
 def parse_thresholds(items: list[str]) -> dict[str, float]:
@@ -86,7 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", choices=["jsonl", "csv", "parquet"], help="default: from --out's extension"
     )
     parser.add_argument("--batch-size", type=int, default=32, help="windows per forward pass")
-    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    parser.add_argument(
+        "--device", choices=["auto", "cpu", "cuda"], default="auto", help="auto: a GPU if any"
+    )
     parser.add_argument(
         "--backend",
         choices=["torch", "onnx-int8", "onnx-fp32"],
@@ -212,8 +220,8 @@ def print_summary(counts: Counter, reasons: Counter, ids: Counter, seconds: floa
 def run_local(args: argparse.Namespace, thresholds: dict[str, float]) -> int:
     from salatag.outputs import Writer, check_output
 
-    fmt = output_format(args)
     check_output(args.out, args.inputs, args.resume, args.overwrite)
+    fmt = output_format(args)
     probe_output(args.out)
     tagger = load_tagger(args, thresholds)
 
