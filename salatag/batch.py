@@ -115,7 +115,7 @@ def jsonl_items(lines: Iterable[str], name: str, first: int = 1) -> Iterator[Ite
             continue
         where = f"{name}:{lineno}"
         try:
-            obj = json.loads(line)
+            obj = json.loads(line.rstrip("\r\n"))
         except (ValueError, RecursionError) as err:
             yield Item(where, error=_json_error(err).replace(" at line 1 ", " at "))
             continue
