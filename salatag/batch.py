@@ -191,10 +191,8 @@ def input_kind(path: Path) -> str:
     except OSError:
         return "text"  # read_file reports why
     first = _first_char(line)
-    if suffix in JSON_SUFFIXES and first == b"[":
-        return "json"
-    if suffix == ".json" and first == b"{" and not _parses(line):
-        return "json"  # one record over several lines
+    if suffix == ".json" and (first == b"[" or (first == b"{" and not _parses(line))):
+        return "json"  # an array, or one record over several lines
     return "jsonl" if suffix in JSON_SUFFIXES or first == b"{" else "text"
 
 
