@@ -332,3 +332,33 @@ def test_quiet_by_default_and_help_states_the_rules(tmp_path: Path) -> None:
     ).stdout
     for needle in ("INPUT is any mix of", "(default: 32)", "--overwrite", "never replaced"):
         assert needle in text
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "parquet"])
+def test_resuming_a_finished_output_keeps_it_and_appends(tmp_path: Path, fmt: str) -> None:
+    from salatag.outputs import Writer
+
+    def record(rid: str, n: int) -> dict:
+        paragraphs = [{"start": 0, "end": 3, "body": True, "sectors": ["water"],
+                       "scores": dict.fromkeys(["trade", "transport", "security", "water",
+                                                "energy"], 0.5)}] * n  # fmt: skip
+        return {"id": rid, "text": "abc", "lang": "kk", "script": "cyrl",
+                "paragraphs": paragraphs, "quotes": [], "summary": {}, "n": n}  # fmt: skip
+
+    out = tmp_path / f"tags.{fmt}"
+    first = Writer(out, fmt, include_text=True)
+    first.write([record("a", 2), {"id": "a", "error": "bad"}, record("b", 0)])
+    first.close()
+    again = Writer(out, fmt, include_text=False, resume=True)
+    assert again.done_ids == ["a", "a", "b"]
+    again.write([record("c", 3)])
+    again.close()
+    if fmt == "csv":
+        with out.open(encoding="utf-8", newline="") as fh:
+            table = list(csv.reader(fh))
+        assert len({len(row) for row in table}) == 1 and "text" not in table[0]
+        assert [row[0] for row in table[1:]] == ["a", "a", "a", "b", "c", "c", "c"]
+    else:
+        got = lines(out) if fmt == "jsonl" else pq.read_table(out).to_pylist()
+        assert [r["id"] for r in got] == ["a", "a", "b", "c"]
+    assert not journal_path(out).exists()
