@@ -41,6 +41,7 @@ from salatag.corpus import (
     text_sha1,
     url_key,
 )
+from salatag.errors import InputError
 from salatag.labels import SECTORS, check_sectors
 from salatag.records import ParagraphLabel, Quote, Record
 
@@ -49,7 +50,7 @@ _HEADER = re.compile(r"^@(\d*)\s+(body|chrome)\s*(?::\s*(.*?))?\s*$")
 _MARK = re.compile(r"\{\{(/q|q(?::\s*([^}]*?))?)\s*\}\}")
 
 
-class AnnotationError(ValueError):
+class AnnotationError(InputError, ValueError):
     """A problem in an .ann file or annotation, with the file and line it is on."""
 
 

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 from salatag.chrome import chrome_flags
+from salatag.errors import InputError
 from salatag.lang import LangResult, detect_article
 from salatag.text import TextView, normalize
 
@@ -19,7 +20,7 @@ _INVISIBLE = "\ufeff\u200b\u200c\u200d\u2060"
 _LINE = re.compile(r"[^\r\n]+")
 
 
-class ArticleError(ValueError):
+class ArticleError(InputError, ValueError):
     """Input that cannot be read as an article (bad bytes, not text)."""
 
 
@@ -31,6 +32,8 @@ class Span:
 
 def decode_article(data: bytes) -> str:
     """Decode UTF-8 (with or without BOM); refuse binary and undecodable input."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff") or _utf16_without_bom(data[:8192]):
+        raise ArticleError("UTF-16 text, not UTF-8 (re-save the file as UTF-8)")
     if b"\x00" in data[:8192]:
         raise ArticleError("binary file (NUL bytes), not text")
     try:
@@ -40,6 +43,16 @@ def decode_article(data: bytes) -> str:
             f"not valid UTF-8 at byte {err.start} (re-save the file as UTF-8)"
         ) from None
     return text
+
+
+def _utf16_without_bom(head: bytes) -> bool:
+    """Text of mostly ASCII or Cyrillic in UTF-16: every other byte a NUL or 0x04."""
+    if len(head) < 4:
+        return False
+    for pad in (head[1::2], head[0::2]):
+        if pad.count(0) + pad.count(4) > 0.9 * len(pad) and b"\x00" in pad:
+            return True
+    return False
 
 
 def _is_trim(ch: str) -> bool:

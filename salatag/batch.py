@@ -1,13 +1,12 @@
 """Batch tagging: stream inputs, tag in bounded batches, write results as they come.
 
 `tag_batch` is the one tagging function; the local CLI and the Ray engine both call
-it. Bad input becomes a record with `error` or `skipped`, never an exception.
+it. Every input record gives exactly one output record: bad input becomes a record
+with `error` or `skipped`, never an exception, and never a record dropped.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import sys
@@ -15,13 +14,33 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any
 
-from salatag.article import Article, ArticleError, decode_article
-from salatag.labels import SECTORS
-from salatag.tagger import Tagger
+from salatag.article import ArticleError, decode_article
+
+if TYPE_CHECKING:
+    from salatag.tagger import Tagger
 
 MAX_CHARS = 200_000  # longer "articles" are dumps, not news items: skipped with a reason
+JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")  # any case
+# earlier predictions or gold in an input record: replaced, not passed through
+PREDICTED = ("paragraphs", "quotes", "summary", "lang", "script", "error", "skipped")
+
+
+def clean(value: Any) -> Any:
+    """`value` with lone surrogates (from JSON escapes or odd file names) replaced by
+    U+FFFD, so every id and passed-through field can be written as UTF-8."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+            return value
+        except UnicodeEncodeError:
+            return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, dict):
+        return {clean(k): clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clean(v) for v in value]
+    return value
 
 
 @dataclass
@@ -33,6 +52,10 @@ class Item:
     extra: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
 
+    def __post_init__(self) -> None:
+        self.id, self.extra = clean(self.id), clean(self.extra)
+        self.error = clean(self.error)
+
 
 def read_bytes(data: bytes, source: str) -> Item:
     """An Item from one whole-article file (decoding problems become its error)."""
@@ -40,6 +63,24 @@ def read_bytes(data: bytes, source: str) -> Item:
         return Item(source, decode_article(data))
     except ArticleError as err:
         return Item(source, error=str(err))
+
+
+def read_file(path: Path, rid: str) -> Item:
+    """An Item from a file; a file that cannot be read is an error record naming it."""
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        return Item(rid, error=f"cannot read the file ({err.strerror or err})")
+    return read_bytes(data, rid)
+
+
+def _id(value: Any, where: str) -> str:
+    """A record's id as text: strings as they are, other JSON values as JSON, not repr."""
+    if value is None:
+        return where
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def record_item(obj: Any, where: str, what: str = "a JSONL input line") -> Item:
@@ -50,14 +91,21 @@ def record_item(obj: Any, where: str, what: str = "a JSONL input line") -> Item:
     """
     if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
         return Item(
-            str(obj.get("id", where)) if isinstance(obj, dict) else where,
+            _id(obj.get("id"), where) if isinstance(obj, dict) else where,
             error=f"{what} needs a string field 'text'",
         )
+    obj = dict(obj)
     text = obj.pop("text")
-    rid = str(obj.pop("id", where))
-    for key in ("paragraphs", "quotes", "summary", "lang", "script", "error", "skipped"):
-        obj.pop(key, None)  # earlier predictions or gold: replaced, not passed through
+    rid = _id(obj.pop("id", None), where)
+    for key in PREDICTED:
+        obj.pop(key, None)
     return Item(rid, text, obj)
+
+
+def _json_error(err: Exception) -> str:
+    if isinstance(err, json.JSONDecodeError):
+        return f"not JSON ({err.msg} at line {err.lineno} column {err.colno})"
+    return f"not JSON ({type(err).__name__}: {err})"  # nested too deep, a huge number
 
 
 def jsonl_items(lines: Iterable[str], name: str, first: int = 1) -> Iterator[Item]:
@@ -67,40 +115,33 @@ def jsonl_items(lines: Iterable[str], name: str, first: int = 1) -> Iterator[Ite
             continue
         where = f"{name}:{lineno}"
         try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as err:
-            yield Item(where, error=f"not JSON ({err.msg})")
+            obj = json.loads(line.rstrip("\r\n"))
+        except (ValueError, RecursionError) as err:
+            yield Item(where, error=_json_error(err).replace(" at line 1 ", " at "))
             continue
         yield record_item(obj, where)
 
 
-def txt_files(folder: Path) -> list[Path]:
-    """The .txt files under a folder, recursively, in the order they are tagged."""
-    return sorted(p for p in folder.rglob("*.txt") if p.is_file())
+def json_array_items(data: bytes, name: str) -> Iterator[Item]:
+    """Items from a .json file holding one array of records (or one record)."""
+    try:
+        value = json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError as err:
+        yield Item(name, error=f"not valid UTF-8 at byte {err.start}")
+        return
+    except (ValueError, RecursionError) as err:
+        yield Item(name, error=_json_error(err))
+        return
+    records = value if isinstance(value, list) else [value]
+    for n, obj in enumerate(records, 1):
+        yield record_item(obj, f"{name}:{n}", "a JSON input record")
 
 
-def read_inputs(inputs: list[str], stdin: io.TextIOBase | None = None) -> Iterator[Item]:
-    """Items from .txt files, folders of them (recursive), JSONL files and `-` (stdin)."""
-    for spec in inputs:
-        if spec == "-":
-            stream = stdin or sys.stdin
-            first = stream.readline()
-            if first.lstrip("\ufeff \t").startswith("{"):  # JSONL: streamed line by line
-                yield from jsonl_items([first.lstrip("\ufeff")], "stdin")
-                yield from jsonl_items(stream, "stdin", first=2)
-            else:  # one article: the whole stream
-                yield Item("stdin", (first + stream.read()).lstrip("\ufeff"))
-            continue
-        path = Path(spec)
-        if path.is_dir():
-            for file in txt_files(path):
-                yield read_bytes(file.read_bytes(), str(file))
-        elif not path.exists():
-            yield Item(spec, error="no such file or folder")
-        elif path.suffix == ".jsonl":
-            yield from jsonl_file_items(path, spec)
-        else:
-            yield read_bytes(path.read_bytes(), spec)
+def _decode_line(raw: bytes, lineno: int, spec: str) -> str | Item:
+    try:
+        return raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+    except UnicodeDecodeError as err:
+        return Item(f"{spec}:{lineno}", error=f"line is not valid UTF-8 at byte {err.start}")
 
 
 def jsonl_file_items(
@@ -114,50 +155,225 @@ def jsonl_file_items(
     """
     with open(path, "rb") as fh:
         fh.seek(start)
-        for lineno, raw in enumerate(fh, first):
-            if stop is not None and start >= stop:
-                break
-            start += len(raw)
-            try:
-                line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
-            except UnicodeDecodeError as err:
-                yield Item(f"{spec}:{lineno}", error=f"line is not valid UTF-8 at byte {err.start}")
-                continue
+        yield from _byte_lines(fh, spec, start, stop, first)
+
+
+def _byte_lines(
+    lines: Iterable[bytes], spec: str, start: int = 0, stop: int | None = None, first: int = 1
+) -> Iterator[Item]:
+    for lineno, raw in enumerate(lines, first):
+        if stop is not None and start >= stop:
+            break
+        start += len(raw)
+        line = _decode_line(raw, lineno, spec)
+        if isinstance(line, Item):
+            yield line
+        else:
             yield from jsonl_items([line], spec, first=lineno)
+
+
+def _first_char(head: bytes) -> bytes:
+    return head.lstrip(b"\xef\xbb\xbf").lstrip()[:1]
+
+
+def input_kind(path: Path) -> str:
+    """How a named file is read: 'jsonl', 'json' (one array or value), 'parquet', 'text'.
+
+    By extension in any case (.jsonl, .ndjson, .json), else by content: a file that is
+    not .txt and starts with a JSON object is JSON Lines. A .txt is always an article.
+    """
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".txt"):
+        return "parquet" if suffix == ".parquet" else "text"
+    try:
+        with open(path, "rb") as fh:
+            line = fh.readline(1 << 20)
+    except OSError:
+        return "text"  # read_file reports why
+    first = _first_char(line)
+    if suffix == ".json" and (first == b"[" or (first == b"{" and not _parses(line))):
+        return "json"  # an array, or one record over several lines
+    return "jsonl" if suffix in JSON_SUFFIXES or first == b"{" else "text"
+
+
+def _parses(line: bytes) -> bool:
+    try:
+        json.loads(line.decode("utf-8-sig"))
+        return True
+    except (ValueError, RecursionError):
+        return False
+
+
+def txt_files(folder: Path, errors: list[Item] | None = None) -> list[Path]:
+    """The .txt files under a folder, recursively, in the order they are tagged.
+
+    A sub-folder that cannot be listed is appended to `errors` as an error Item
+    naming it, instead of being skipped without a word.
+    """
+
+    def unreadable(err: OSError) -> None:
+        if errors is not None:
+            name = err.filename if isinstance(err.filename, str) else str(folder)
+            errors.append(Item(name, error=f"cannot read the folder ({err.strerror or err})"))
+
+    found = [
+        Path(root) / name
+        for root, _, files in os.walk(folder, onerror=unreadable)
+        for name in files
+        if name.lower().endswith(".txt")
+    ]
+    return sorted(found)
+
+
+def stdin_items(stream: IO[bytes]) -> Iterator[Item]:
+    """Standard input as bytes: JSON Lines if it starts with `{`, else one article
+    (decoded like a file, so cp1251 or UTF-16 bytes give an error record)."""
+    first = stream.readline()
+    if _first_char(first) == b"{":
+        yield from _byte_lines([first], "stdin")
+        yield from _byte_lines(stream, "stdin", first=2)
+    else:
+        yield read_bytes(first + stream.read(), "stdin")
+
+
+def stat_error(spec: str) -> Item | None:
+    """An error Item for a named path that does not exist or cannot be looked at."""
+    try:
+        Path(spec).stat()
+    except FileNotFoundError:
+        return Item(spec, error="no such file or folder")
+    except OSError as err:
+        return Item(spec, error=f"cannot read it ({err.strerror or err})")
+    return None
+
+
+def path_items(spec: str) -> Iterator[Item]:
+    """Items from one named file or folder."""
+    path = Path(spec)
+    missing = stat_error(spec)
+    if missing is not None:
+        yield missing
+        return
+    if path.is_dir():
+        errors: list[Item] = []
+        for file in txt_files(path, errors):
+            yield read_file(file, str(file))
+        yield from errors
+        return
+    kind = input_kind(path)
+    if kind == "jsonl":
+        yield from jsonl_file_items(path, spec)
+    elif kind == "json":
+        try:
+            yield from json_array_items(path.read_bytes(), spec)
+        except OSError as err:
+            yield Item(spec, error=f"cannot read the file ({err.strerror or err})")
+    elif kind == "parquet":
+        yield from parquet_items(path, spec)
+    else:
+        yield read_file(path, spec)
+
+
+def parquet_items(path: Path, spec: str) -> Iterator[Item]:
+    """Rows of a Parquet file with a `text` column, one row group at a time."""
+    import pyarrow.parquet as pq
+
+    try:
+        file = pq.ParquetFile(path)
+    except Exception as err:  # not Parquet at all: one error record
+        yield Item(spec, error=f"not a Parquet file ({err})")
+        return
+    if "text" not in file.schema_arrow.names:
+        yield Item(spec, error="a Parquet input needs a column 'text'")
+        return
+    n = 1
+    for group in range(file.metadata.num_row_groups):
+        for row in file.read_row_group(group).to_pylist():
+            yield record_item(row, f"{spec}:{n}", "a Parquet input row")
+            n += 1
+
+
+def read_inputs(inputs: list[str], stdin: IO[bytes] | None = None) -> Iterator[Item]:
+    """Items from .txt files, folders of them (recursive), JSON Lines, .json arrays,
+    Parquet and `-` (stdin), in order: one Item per input record."""
+    for spec in inputs:
+        if spec == "-":
+            yield from stdin_items(stdin or sys.stdin.buffer)
+        else:
+            yield from path_items(spec)
+
+
+# --- tagging ---------------------------------------------------------------------------
+
+
+def _why(err: BaseException) -> str:
+    return f"{type(err).__name__}: {err}"[:500]
+
+
+def _prepare(item: Item, max_chars: int) -> tuple[dict[str, Any] | None, Any]:
+    """(a finished record, None) for items that are not tagged, else (None, article)."""
+    from salatag.article import Article
+
+    base = {"id": item.id, **item.extra}
+    if item.error:
+        return base | {"error": item.error}, None
+    if not item.text or not item.text.strip():
+        return base | {"skipped": "empty"}, None
+    if len(item.text) > max_chars:
+        return base | {"skipped": f"too long ({len(item.text)} characters > {max_chars})"}, None
+    try:
+        item.text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        return base | {
+            "error": f"the text holds a lone surrogate at character {err.start} (not valid Unicode)"
+        }, None
+    try:
+        article = Article.from_text(item.text, item.id)
+    except Exception as err:  # a bug on odd input must not stop the run
+        return base | {"error": f"could not read the article ({_why(err)})"}, None
+    if article.lang.lang not in ("kk", "unknown"):
+        return base | {
+            "skipped": f"not Kazakh (detected {article.lang.lang})",
+            "lang": article.lang.lang,
+            "script": article.lang.script,
+        }, None
+    return None, article
+
+
+def _tag_all(tagger: Tagger, articles: list[Any], include_text: bool) -> list[dict | str]:
+    """Records for the articles; if the batch fails, each article alone, so only the
+    culprit fails (its entry is then the reason, a string)."""
+    try:
+        return list(tagger.tag(articles, include_text=include_text))
+    except Exception as err:
+        if len(articles) == 1:
+            return [f"tagging failed ({_why(err)})"]
+    return [_tag_all(tagger, [a], include_text)[0] for a in articles]
 
 
 def tag_batch(
     tagger: Tagger, items: list[Item], include_text: bool = True, max_chars: int = MAX_CHARS
 ) -> list[dict[str, Any]]:
-    """Tag a batch of items; unreadable, empty, foreign or huge ones get a reason."""
+    """One record per item, in order: tagged, or with a `skipped` or `error` reason."""
     results: dict[int, dict[str, Any]] = {}
-    articles: list[tuple[int, Article]] = []
+    articles: list[tuple[int, Any]] = []
     for i, item in enumerate(items):
-        base = {"id": item.id, **item.extra}
-        if item.error:
-            results[i] = base | {"error": item.error}
-        elif not item.text or not item.text.strip():
-            results[i] = base | {"skipped": "empty"}
-        elif len(item.text) > max_chars:
-            results[i] = base | {"skipped": f"too long ({len(item.text)} characters > {max_chars})"}
+        try:
+            record, article = _prepare(item, max_chars)
+        except Exception as err:
+            record, article = {"id": item.id, "error": f"could not read it ({_why(err)})"}, None
+        if record is not None:
+            results[i] = record
         else:
-            try:
-                article = Article.from_text(item.text, item.id)
-            except Exception as err:  # a bug on odd input must not stop the run
-                results[i] = base | {"error": f"could not read the article: {err}"}
-                continue
-            if article.lang.lang not in ("kk", "unknown"):
-                results[i] = base | {
-                    "skipped": f"not Kazakh (detected {article.lang.lang})",
-                    "lang": article.lang.lang,
-                    "script": article.lang.script,
-                }
-                continue
             articles.append((i, article))
     if articles:
-        tagged = tagger.tag([a for _, a in articles], include_text=include_text)
+        tagged = _tag_all(tagger, [a for _, a in articles], include_text)
         for (i, _), record in zip(articles, tagged, strict=True):
-            results[i] = {**record, **items[i].extra}
+            extra = items[i].extra
+            if isinstance(record, str):
+                results[i] = {"id": items[i].id, **extra, "error": record}
+            else:
+                results[i] = {**record, **extra}
     return [results[i] for i in range(len(items))]
 
 
@@ -175,149 +391,6 @@ def tally(record: dict[str, Any], counts: Counter, reasons: Counter) -> None:
         counts["quotes"] += len(record["quotes"])
 
 
-# --- writers -------------------------------------------------------------------------
+from salatag.outputs import Writer, write_parquet  # noqa: E402  (re-exported for drivers)
 
-CSV_FIELDS = [
-    "id",
-    "paragraph",
-    "start",
-    "end",
-    "body",
-    "sectors",
-    *[f"score_{s}" for s in SECTORS],
-    "quotes",
-    "lang",
-    "status",
-    "text",
-]
-
-
-def csv_rows(record: dict[str, Any], include_text: bool) -> list[dict[str, Any]]:
-    status = record.get("error") or record.get("skipped") or "ok"
-    if "paragraphs" not in record:
-        return [{"id": record["id"], "status": status}]
-    rows = []
-    text = record.get("text", "")
-    for i, p in enumerate(record["paragraphs"]):
-        inside = sum(1 for q in record["quotes"] if q["start"] < p["end"] and p["start"] < q["end"])
-        row = {
-            "id": record["id"],
-            "paragraph": i,
-            "start": p["start"],
-            "end": p["end"],
-            "body": p["body"],
-            "sectors": " ".join(p["sectors"]),
-            "quotes": inside,
-            "lang": record.get("lang"),
-            "status": status,
-        }
-        row.update({f"score_{s}": p["scores"][s] for s in SECTORS})
-        if include_text and text:
-            row["text"] = text[p["start"] : p["end"]]
-        rows.append(row)
-    return rows
-
-
-class Writer:
-    """Appends results and flushes each batch, so a killed run keeps what it wrote.
-
-    JSONL and CSV are written in place (one write per batch: no half lines). Parquet
-    cannot be appended to, so it is journalled as JSONL beside the output and
-    converted when the run completes.
-    """
-
-    def __init__(self, out: Path, fmt: str, include_text: bool, resume: bool) -> None:
-        self.out, self.fmt, self.include_text = out, fmt, include_text
-        self.path = out.with_name(out.name + ".partial.jsonl") if fmt == "parquet" else out
-        self.done: set[str] = set()
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if resume and fmt == "parquet" and not self.path.exists() and out.exists():
-            self._parquet_to_journal()
-        if resume and self.path.exists():
-            self._truncate_partial_line()
-            self.done = self._ids_done()
-        else:
-            self.path.write_text("")
-        self.fh = open(self.path, "a", encoding="utf-8", newline="")  # noqa: SIM115 (closed in close())
-        if fmt == "csv" and self.path.stat().st_size == 0:
-            self._write_csv_header()
-
-    def _truncate_partial_line(self) -> None:
-        data = self.path.read_bytes()
-        if data and not data.endswith(b"\n"):
-            with open(self.path, "r+b") as fh:
-                fh.truncate(data.rfind(b"\n") + 1)
-
-    def _ids_done(self) -> set[str]:
-        with open(self.path, encoding="utf-8", newline="") as fh:
-            if self.fmt == "csv":
-                return {row["id"] for row in csv.DictReader(fh)}
-            return {json.loads(line)["id"] for line in fh if line.strip()}
-
-    def _parquet_to_journal(self) -> None:
-        import pyarrow.parquet as pq
-
-        with open(self.path, "w", encoding="utf-8") as fh:
-            for row in pq.read_table(self.out).to_pylist():
-                fh.write(
-                    json.dumps({k: _unjson(v) for k, v in row.items()}, ensure_ascii=False) + "\n"
-                )
-
-    def _write_csv_header(self) -> None:
-        fields = CSV_FIELDS if self.include_text else CSV_FIELDS[:-1]
-        buf = io.StringIO()
-        csv.DictWriter(buf, fields).writeheader()
-        self.fh.write(buf.getvalue())
-        self.fh.flush()
-
-    def write(self, records: list[dict[str, Any]]) -> None:
-        buf = io.StringIO()
-        if self.fmt == "csv":
-            fields = CSV_FIELDS if self.include_text else CSV_FIELDS[:-1]
-            writer = csv.DictWriter(buf, fields, extrasaction="ignore")
-            for record in records:
-                writer.writerows(csv_rows(record, self.include_text))
-        else:
-            for record in records:
-                buf.write(json.dumps(record, ensure_ascii=False) + "\n")
-        self.fh.write(buf.getvalue())
-        self.fh.flush()
-        os.fsync(self.fh.fileno())
-        self.done.update(r["id"] for r in records)
-
-    def close(self) -> None:
-        self.fh.close()
-        if self.fmt == "parquet":
-            write_parquet(self.path, self.out)
-            self.path.unlink()
-
-
-def _unjson(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in "[{":
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return value
-    return value
-
-
-def write_parquet(journal: Path, out: Path) -> None:
-    """Nested fields are stored as JSON strings: records differ in shape (errors)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    rows = []
-    with open(journal, encoding="utf-8") as fh:
-        for line in fh:
-            record = json.loads(line)
-            rows.append(
-                {
-                    k: json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v
-                    for k, v in record.items()
-                }
-            )
-    keys = sorted({k for r in rows for k in r}, key=lambda k: (k != "id", k))
-    table = pa.Table.from_pylist([{k: r.get(k) for k in keys} for r in rows])
-    tmp = out.with_name(out.name + ".tmp")
-    pq.write_table(table, tmp)
-    os.replace(tmp, out)
+__all__ = ["Item", "Writer", "read_inputs", "tag_batch", "tally", "write_parquet"]

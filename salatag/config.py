@@ -14,8 +14,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from salatag.errors import InputError
 
-class ConfigError(ValueError):
+
+class ConfigError(InputError, ValueError):
     """A config that cannot be used; the message names the key."""
 
 
@@ -100,6 +102,20 @@ class TrainConfig(Section):
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
 
 
+class UniqueKeyLoader(yaml.SafeLoader):
+    """A safe loader that refuses a key given twice: the second would silently win."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                line = key_node.start_mark.line + 1
+                raise ConfigError(f"line {line}: key {key!r} is given twice")
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
 def _known_keys(model: type[BaseModel], path: list[str]) -> list[str]:
     for key in path:
         field = model.model_fields.get(key)
@@ -143,9 +159,11 @@ def load_config(path: Path | str | None, overrides: list[str] = ()) -> TrainConf
         if not path.exists():
             raise ConfigError(f"config file {path} not found")
         try:
-            tree = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            tree = yaml.load(path.read_text(encoding="utf-8"), Loader=UniqueKeyLoader) or {}
         except yaml.YAMLError as err:
             raise ConfigError(f"{path}: not valid YAML ({err})") from None
+        except ConfigError as err:
+            raise ConfigError(f"{path}: {err}") from None
         if not isinstance(tree, dict):
             raise ConfigError(f"{path}: the top level must be a mapping of sections")
     for item in overrides:

@@ -9,12 +9,14 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from salatag.errors import SetupError
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 KAZINFORM = "kazinform-latn.jsonl"
 HOLDOUT = "kazinform-holdout-latn.jsonl"
 
 
-class CorpusError(RuntimeError):
+class CorpusError(SetupError, RuntimeError):
     """The shared corpus is missing or does not match the annotations."""
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from salatag import kaznerd
 from salatag.annotation import ANNOTATIONS_DIR, AnnotationError, compile_authored, hydrate
 from salatag.corpus import REPO_ROOT, CorpusError, holdout_urls, kazinform_articles
+from salatag.errors import InputError
 from salatag.labels import SECTORS
 from salatag.records import Record, read_records, write_records
 from salatag.validate import check_record
@@ -35,7 +36,7 @@ SPLITS_FILE = REPO_ROOT / "data" / "splits.json"
 SPLITS = ("train", "dev", "test")
 
 
-class DataError(RuntimeError):
+class DataError(InputError, RuntimeError):
     """The annotations cannot be built into a corpus (names what and where)."""
 
 

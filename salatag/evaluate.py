@@ -26,6 +26,7 @@ from salatag.article import Article
 from salatag.cachedir import sha256_file
 from salatag.corpus import REPO_ROOT
 from salatag.data import quote_form
+from salatag.errors import InputError, SalatagError, report
 from salatag.labels import SECTORS
 from salatag.metrics import (
     _inside,
@@ -35,7 +36,8 @@ from salatag.metrics import (
     sector_arrays,
     sector_metrics,
 )
-from salatag.records import RecordError, read_records
+from salatag.records import read_records
+from salatag.validate import validate_files
 
 FLOORS = REPO_ROOT / "configs" / "floors.yaml"
 HEADLINE = ("sector_macro_f1", "quote_token_f1")
@@ -202,6 +204,10 @@ def evaluate(
     from salatag.baselines import TfidfBaseline, keyword_predict
     from salatag.tagger import Tagger
 
+    problems = validate_files([data])  # bad offsets or labels would skew the metrics silently
+    if problems:
+        listed = "\n  ".join(str(p) for p in problems[:10])
+        raise InputError(f"--data {data}: {len(problems)} problem(s), fix them first:\n  {listed}")
     gold = [r.to_dict() for r in read_records(data)]
     articles = [Article.from_text(g["text"], g["id"]) for g in gold]
     tagger = Tagger.load(model_dir, device=device)
@@ -312,17 +318,11 @@ def main(argv: list[str] | None = None) -> int:
             not args.no_baselines,
         )
         failures = check_floors(metrics, args.floors) if args.floors else []
-    except (RecordError, KeyError, OSError) as err:
+    except SalatagError as err:
+        return report(err)
+    except (KeyError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    except Exception as err:
-        from salatag.encoder import EncoderError
-        from salatag.model import ModelError
-
-        if isinstance(err, EncoderError | ModelError):
-            print(f"error: {err}", file=sys.stderr)
-            return 2
-        raise
     ours = metrics["systems"]["salatag"]
     print(
         f"sector macro-F1 {ours['sector_macro_f1']:.3f}, quote token F1 "

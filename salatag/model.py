@@ -19,13 +19,14 @@ from torch import nn
 
 from salatag.decoding import TAGS, DecoderSettings
 from salatag.encoder import load_encoder, load_tokenizer
+from salatag.errors import SetupError
 from salatag.labels import SECTORS
 
 FORMAT = 1
 META_FILE = "salatag.json"
 
 
-class ModelError(RuntimeError):
+class ModelError(SetupError, RuntimeError):
     """A model directory that cannot be loaded; says what is missing."""
 
 

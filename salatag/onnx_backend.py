@@ -34,6 +34,7 @@ from salatag import cachedir
 from salatag.cachedir import sha256_file
 from salatag.encoder import load_tokenizer
 from salatag.encoder.cache import resolve_base_model
+from salatag.errors import UsageError
 from salatag.model import ModelError, ModelMeta, Output, load_model, read_meta
 
 EXPORT_VERSION = 1  # bump when an exported graph changes; it is part of the cache key
@@ -46,7 +47,7 @@ OPT_LEVELS = ("all", "extended", "basic", "disable")
 log = logging.getLogger(__name__)
 
 
-class OnnxUnavailable(RuntimeError):
+class OnnxUnavailable(UsageError, RuntimeError):
     """onnxruntime (or onnx) is not installed; says how to install it."""
 
 

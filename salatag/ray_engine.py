@@ -40,14 +40,18 @@ from typing import Any
 from salatag.batch import (
     MAX_CHARS,
     Item,
+    input_kind,
+    json_array_items,
     jsonl_file_items,
-    read_bytes,
+    read_file,
     record_item,
+    stat_error,
     tag_batch,
     tally,
     txt_files,
     write_parquet,
 )
+from salatag.errors import SalatagError, SetupError, UsageError
 
 ROWS_PER_SHARD = 1000  # articles per output file: what a killed job can lose at most
 ARTICLES_PER_BATCH = 16  # articles per `tag_batch` call: small enough to balance workers
@@ -125,6 +129,21 @@ def _plan_parquet(spec: str, path: Path, rows_per_shard: int, rows_per_part: int
     return _parts(spec, path, "parquet", cuts) if cuts else _parts(spec, path, "empty", [(1, {})])
 
 
+def _plan_folder(spec: str, path: Path, rows_per_shard: int, rows_per_part: int) -> list[dict]:
+    """The folder's .txt files in shards, then one error part per unreadable sub-folder
+    (the order in which the local reader yields them)."""
+    errors: list[Item] = []
+    files, cuts = txt_files(path, errors), []
+    for i in range(0, len(files), rows_per_shard):
+        for j in range(i, min(i + rows_per_shard, len(files)), rows_per_part):
+            part = files[j : min(j + rows_per_part, i + rows_per_shard)]
+            cuts.append((i, {"files": [[str(f), str(f.resolve())] for f in part]}))
+    parts = _parts(spec, path, "files", cuts)
+    for e in errors:
+        parts += _parts(e.id, Path(e.id), "error", [(0, {"error": e.error})])
+    return parts
+
+
 def plan_parts(
     inputs: list[str],
     rows_per_shard: int = ROWS_PER_SHARD,
@@ -139,19 +158,17 @@ def plan_parts(
     parts: list[dict] = []
     for spec in inputs:
         path = Path(spec)
-        if path.is_dir():
-            files, cuts = txt_files(path), []
-            for i in range(0, len(files), rows_per_shard):
-                for j in range(i, min(i + rows_per_shard, len(files)), rows_per_part):
-                    part = files[j : min(j + rows_per_part, i + rows_per_shard)]
-                    cuts.append((i, {"files": [[str(f), str(f.resolve())] for f in part]}))
-            parts += _parts(spec, path, "files", cuts)
-        elif not path.exists():
-            parts += _parts(spec, path, "error", [(0, {"error": "no such file or folder"})])
-        elif path.suffix == ".jsonl":
+        missing = stat_error(spec)
+        if missing is not None:
+            parts += _parts(spec, path, "error", [(0, {"error": missing.error})])
+        elif path.is_dir():
+            parts += _plan_folder(spec, path, rows_per_shard, rows_per_part)
+        elif (kind := input_kind(path)) == "jsonl":
             parts += _plan_jsonl(spec, path, rows_per_shard, rows_per_part)
-        elif path.suffix == ".parquet":
+        elif kind == "parquet":
             parts += _plan_parquet(spec, path, rows_per_shard, rows_per_part)
+        elif kind == "json":  # one array: read whole, by one task
+            parts += _parts(spec, path, "json", [(0, {"path": str(path.resolve())})])
         else:
             parts += _parts(spec, path, "files", [(0, {"files": [[spec, str(path.resolve())]]})])
     unique: dict[tuple[str, int], dict] = {}
@@ -170,14 +187,13 @@ def part_items(part: dict) -> list[Item]:
         return [Item(part["label"], error=part["error"])]
     if kind == "empty":
         return []
-    if kind == "files":
-        items = []
-        for rid, path in part["files"]:
-            try:
-                items.append(read_bytes(Path(path).read_bytes(), rid))
-            except OSError as err:  # gone or unreadable since planning: a record, not a crash
-                items.append(Item(rid, error=f"cannot read the file ({err.strerror})"))
-        return items
+    if kind == "files":  # gone or unreadable since planning: a record, not a crash
+        return [read_file(Path(path), rid) for rid, path in part["files"]]
+    if kind == "json":
+        try:
+            return list(json_array_items(Path(part["path"]).read_bytes(), part["label"]))
+        except OSError as err:
+            return [Item(part["label"], error=f"cannot read the file ({err.strerror or err})")]
     if kind == "jsonl":
         where = {k: part[k] for k in ("start", "stop", "first")}
         return list(jsonl_file_items(Path(part["path"]), part["label"], **where))
@@ -186,8 +202,6 @@ def part_items(part: dict) -> list[Item]:
     table = pq.ParquetFile(part["path"]).read_row_group(part["group"])
     items = []
     for n, row in enumerate(table.slice(part["offset"], part["length"]).to_pylist(), part["first"]):
-        if row.get("id") is None:  # a null in an id column means "no id", not "None"
-            row.pop("id", None)
         items.append(record_item(row, f"{part['label']}:{n}", "a Parquet input row"))
     return items
 
@@ -306,7 +320,12 @@ def run(
     from salatag.model import read_meta
 
     began = time.time()
-    read_meta(Path(model))  # a wrong --model fails here, before any cluster starts
+    try:  # a wrong --model fails here, before any cluster starts
+        read_meta(Path(model))
+    except SalatagError:
+        raise
+    except Exception as err:  # malformed salatag.json
+        raise SetupError(f"cannot load the model in {model}: {type(err).__name__}: {err}") from err
     out_dir.mkdir(parents=True, exist_ok=True)
     parts = plan_parts(inputs, rows_per_shard, articles_per_batch)
     shards = list(dict.fromkeys(p["shard"] for p in parts))
@@ -335,7 +354,7 @@ def run(
         gpus = 1 if device == "cuda" or (device == "auto" and have.get("GPU", 0) >= 1) else 0
         need, kind = (num_workers, "GPU") if gpus else (num_workers * cpus_per_worker, "CPU")
         if local and need > have.get(kind, 0):  # the pool would wait forever for its actors
-            raise ValueError(
+            raise UsageError(
                 f"--num-workers {num_workers} needs {need:g} {kind}s, this machine has "
                 f"{have.get(kind, 0):g}"
             )
@@ -397,47 +416,33 @@ def run(
 
 
 def run_cli(args: Any, thresholds: dict[str, float]) -> int:
-    """`python -m infer --engine ray`: usage errors exit 2 with one line, as locally."""
+    """`python -m infer --engine ray`: usage errors are one line and exit 2, as locally."""
     try:
         import ray.data  # noqa: F401
     except ImportError:
-        print('error: --engine ray needs Ray: pip install ".[ray]"', file=sys.stderr)
-        return 2
-    from salatag.encoder import EncoderError
-    from salatag.model import ModelError
-
+        raise UsageError('--engine ray needs Ray: pip install ".[ray]"') from None
     fmt = args.format or "jsonl"
     if fmt not in ("jsonl", "parquet"):
-        print("error: --engine ray writes jsonl or parquet shards (--format)", file=sys.stderr)
-        return 2
+        raise UsageError("--engine ray writes jsonl or parquet shards (--format)")
     if args.out.exists() and not args.out.is_dir():
-        print(f"error: --out {args.out}: the ray engine writes into a folder", file=sys.stderr)
-        return 2
+        raise UsageError(f"--out {args.out}: the ray engine writes into a folder")
     if "-" in args.inputs:
-        print("error: --engine ray reads files and folders, not stdin (-)", file=sys.stderr)
-        return 2
-    if args.num_workers < 1:
-        print("error: --num-workers must be at least 1", file=sys.stderr)
-        return 2
+        raise UsageError("--engine ray reads files and folders, not stdin (-)")
     began = time.time()
-    try:
-        summary = run(
-            args.inputs,
-            args.out,
-            args.model,
-            num_workers=args.num_workers,
-            device=args.device,
-            batch_size=args.batch_size,
-            fmt=fmt,
-            thresholds=thresholds,
-            include_text=not args.no_text,
-            max_chars=args.max_chars,
-            rows_per_shard=ROWS_PER_SHARD,  # read at call time: tests make shards small
-            backend=args.backend,
-        )
-    except (ModelError, EncoderError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    summary = run(
+        args.inputs,
+        args.out,
+        args.model,
+        num_workers=args.num_workers,
+        device=args.device,
+        batch_size=args.batch_size,
+        fmt=fmt,
+        thresholds=thresholds,
+        include_text=not args.no_text,
+        max_chars=args.max_chars,
+        rows_per_shard=ROWS_PER_SHARD,  # read at call time: tests make shards small
+        backend=args.backend,
+    )
     seconds = time.time() - began
     counts = summary["counts"]
     total = counts["tagged"] + counts["skipped"] + counts["failed"]

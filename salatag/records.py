@@ -15,8 +15,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from salatag.errors import InputError
 
-class RecordError(ValueError):
+
+class RecordError(InputError, ValueError):
     """A line that is not a record of the expected shape."""
 
 

@@ -13,11 +13,13 @@ import argparse
 import hashlib
 import json
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from salatag.article import paragraph_spans
 from salatag.corpus import holdout_urls
+from salatag.errors import InputError, SalatagError, report
 from salatag.labels import check_sectors
 from salatag.records import Record, RecordError
 
@@ -98,53 +100,70 @@ def validate_files(paths: list[Path]) -> list[Problem]:
     texts: dict[str, str] = {}
     held = holdout_urls()
     for path in paths:
-        with open(path, encoding="utf-8") as fh:
-            for lineno, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    record = Record.from_dict(json.loads(line))
-                except json.JSONDecodeError as err:
-                    problems.append(Problem(str(path), lineno, "?", "line", f"not JSON: {err.msg}"))
-                    continue
-                except RecordError as err:
-                    rid = _peek_id(line)
-                    problems.append(Problem(str(path), lineno, rid, "record", str(err)))
-                    continue
-                here = f"{path}:{lineno}"
-                for fld, message in check_record(record):
-                    problems.append(Problem(str(path), lineno, record.id, fld, message))
-                if record.id in ids:
-                    problems.append(
-                        Problem(
-                            str(path), lineno, record.id, "id", f"duplicate of {ids[record.id]}"
-                        )
+        for lineno, line in _lines(path):
+            if isinstance(line, Problem):
+                problems.append(line)
+                continue
+            if not line.strip():
+                continue
+            try:
+                record = Record.from_dict(json.loads(line))
+            except (ValueError, RecursionError) as err:
+                if isinstance(err, RecordError):
+                    problems.append(Problem(str(path), lineno, _peek_id(line), "record", str(err)))
+                else:
+                    problems.append(Problem(str(path), lineno, "?", "line", _not_json(err)))
+                continue
+            here = f"{path}:{lineno}"
+            for fld, message in check_record(record):
+                problems.append(Problem(str(path), lineno, record.id, fld, message))
+            if record.id in ids:
+                problems.append(
+                    Problem(str(path), lineno, record.id, "id", f"duplicate of {ids[record.id]}")
+                )
+            ids.setdefault(record.id, here)
+            key = _text_key(record.text)
+            if key in texts and texts[key].split(":")[0] != str(path):
+                problems.append(
+                    Problem(
+                        str(path),
+                        lineno,
+                        record.id,
+                        "text",
+                        f"the same article text is in another split ({texts[key]})",
                     )
-                ids.setdefault(record.id, here)
-                key = _text_key(record.text)
-                if key in texts and texts[key].split(":")[0] != str(path):
-                    problems.append(
-                        Problem(
-                            str(path),
-                            lineno,
-                            record.id,
-                            "text",
-                            f"the same article text is in another split ({texts[key]})",
-                        )
-                    )
-                texts.setdefault(key, here)
-                if record.extra.get("url") in held:
-                    problems.append(
-                        Problem(str(path), lineno, record.id, "url", "a blind-holdout article")
-                    )
+                )
+            texts.setdefault(key, here)
+            if record.extra.get("url") in held:
+                problems.append(
+                    Problem(str(path), lineno, record.id, "url", "a blind-holdout article")
+                )
     return problems
+
+
+def _lines(path: Path) -> Iterator[tuple[int, str | Problem]]:
+    """Numbered lines; a BOM is dropped and a line that is not UTF-8 becomes a problem
+    (the lines after it are still checked)."""
+    with open(path, "rb") as fh:
+        for lineno, raw in enumerate(fh, 1):
+            try:
+                yield lineno, raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+            except UnicodeDecodeError as err:
+                message = f"not valid UTF-8 at byte {err.start} of the line"
+                yield lineno, Problem(str(path), lineno, "?", "line", message)
+
+
+def _not_json(err: Exception) -> str:
+    if isinstance(err, json.JSONDecodeError):
+        return f"not JSON: {err.msg} (column {err.colno})"
+    return f"not JSON: {type(err).__name__}"
 
 
 def _peek_id(line: str) -> str:
     try:
         obj = json.loads(line)
         return str(obj.get("id", "?")) if isinstance(obj, dict) else "?"
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):
         return "?"
 
 
@@ -155,11 +174,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         problems = validate_files(args.files)
-    except (OSError, UnicodeDecodeError) as err:
-        print(
-            f"error: cannot read {getattr(err, 'filename', '') or 'file'}: {err}", file=sys.stderr
-        )
-        return 2
+    except OSError as err:
+        return report(InputError(f"cannot read {err.filename or 'a file'}: {err.strerror or err}"))
+    except SalatagError as err:
+        return report(err)
     for problem in problems[: args.max]:
         print(problem)
     if len(problems) > args.max:

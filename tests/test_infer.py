@@ -151,13 +151,15 @@ def test_usage_errors_exit_2(tiny_model: Path, tmp_path: Path) -> None:
         ["--out", str(tmp_path / "o.xyz")],
         ["--threshold", "tourism=0.3"],
         ["--threshold", "water=2"],
-        ["--model", str(tmp_path)],
     ):
         result = run_infer(
             str(tmp_path), "--out", str(tmp_path / "o.jsonl"), "--model", model, *args
         )
         assert result.returncode == 2, args
         assert result.stderr.startswith("error:") and "Traceback" not in result.stderr
+    # not a model directory: a model error, exit 3 (2 is for the command line and inputs)
+    result = run_infer(str(tmp_path), "--out", str(tmp_path / "o.jsonl"), "--model", str(tmp_path))
+    assert result.returncode == 3 and result.stderr.startswith("error:"), result.stderr
 
 
 def test_resume_after_a_killed_run(tiny_model: Path, tmp_path: Path) -> None:
@@ -183,18 +185,20 @@ def test_resume_after_a_killed_run(tiny_model: Path, tmp_path: Path) -> None:
         "--device",
         "cpu",
     ]
+    journal = out.with_name(out.name + ".partial.jsonl")  # the run so far; renamed when whole
     proc = subprocess.Popen(args, cwd=REPO_ROOT, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
     while time.time() < deadline and proc.poll() is None:
-        if out.exists() and out.stat().st_size > 0:
+        if journal.exists() and journal.stat().st_size > 0:
             break
         time.sleep(0.05)
     assert proc.poll() is None, "the run finished before it could be killed"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    with open(out, "ab") as fh:  # what a kill mid-write could leave behind
+    assert not out.exists()
+    with open(journal, "ab") as fh:  # what a kill mid-write could leave behind
         fh.write(b'{"id": "a9999", "text": "half a li')
-    done_before = len(out.read_text(encoding="utf-8").splitlines()) - 1
+    done_before = len(journal.read_text(encoding="utf-8").splitlines()) - 1
     assert 0 < done_before < 400
     result = run_infer(
         str(feed), "--out", str(out), "--model", str(tiny_model / "model"), "--resume"
@@ -203,6 +207,7 @@ def test_resume_after_a_killed_run(tiny_model: Path, tmp_path: Path) -> None:
     ids = [r["id"] for r in read_jsonl(out)]
     assert sorted(ids) == sorted(f"a{i}" for i in range(400))  # each exactly once
     assert f"{400 - done_before} articles" in result.stderr
+    assert not journal.exists()
 
 
 def test_windowing_keeps_a_quote_that_crosses_a_window_edge(tiny_model: Path) -> None:

@@ -29,11 +29,12 @@ import numpy as np
 import torch
 
 from salatag.config import ConfigError, TrainConfig, load_config
+from salatag.errors import InputError
 from salatag.labels import SECTORS
 from salatag.validate import validate_files
 
 
-class TrainError(RuntimeError):
+class TrainError(InputError, RuntimeError):
     """A problem found before or during training that the user can fix."""
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import torch
 
+from salatag import errors
 from salatag.corpus import CorpusError
 from salatag.encoder.cache import embedded_model_dir
 from salatag.encoder.e5file import EncoderError
@@ -28,7 +29,7 @@ from salatag.encoder.reference import MIXED_TEXTS, compare
 PROG = "python -m salatag.encoder"
 
 
-class UsageError(Exception):
+class UsageError(errors.UsageError):
     """A mistake on the command line: one line on stderr and exit code 2."""
 
 

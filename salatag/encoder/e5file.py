@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from salatag.errors import SetupError
+
 MAGIC = b"E5S1"
 VERSION = 1
 QK = 32  # weights per Q4_0 block
@@ -23,7 +25,7 @@ F32, Q4_0 = 0, 1
 Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (QK // 2,))])
 
 
-class EncoderError(RuntimeError):
+class EncoderError(SetupError, RuntimeError):
     """The encoder cannot be built, found or loaded; the message says why and what to do."""
 
 
