@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
+from itertools import islice
 from pathlib import Path
 
 from salatag.errors import SetupError
@@ -74,24 +76,25 @@ def url_key(url: str) -> str:
     return url.rstrip("/").rsplit("/", 1)[-1]
 
 
-def kaznerd_sentences(split: str = "valid", limit: int | None = None) -> list[str]:
-    """Real Cyrillic Kazakh sentences from KazNERD (tokens joined by spaces)."""
+def kaznerd_tokens(split: str = "valid") -> Iterator[list[str]]:
+    """KazNERD sentences as token lists, in file order (one token per line, blank lines
+    between sentences; the IOB2 tags are dropped)."""
     path = corpus_dir() / "kaznerd" / f"IOB2_{split}.txt"
     if not path.exists():
         raise CorpusError(f"{path} not found: put the shared corpus beside the repo")
-    sentences: list[str] = []
     tokens: list[str] = []
     with open(path, encoding="utf-8") as fh:
         for line in fh:
             parts = line.split()
             if parts:
                 tokens.append(parts[0])
-                continue
-            if tokens:
-                sentences.append(" ".join(tokens))
+            elif tokens:
+                yield tokens
                 tokens = []
-                if limit and len(sentences) >= limit:
-                    break
-    if tokens and not (limit and len(sentences) >= limit):
-        sentences.append(" ".join(tokens))
-    return sentences
+    if tokens:
+        yield tokens
+
+
+def kaznerd_sentences(split: str = "valid", limit: int | None = None) -> list[str]:
+    """Real Cyrillic Kazakh sentences from KazNERD (tokens joined by spaces)."""
+    return [" ".join(t) for t in islice(kaznerd_tokens(split), limit)]

@@ -26,7 +26,7 @@ from functools import cache
 from pathlib import Path
 
 from salatag.annotation import ANNOTATIONS_DIR, AnnotationError, parse_ann, render_ann
-from salatag.corpus import CorpusError, corpus_dir, text_sha1
+from salatag.corpus import CorpusError, corpus_dir, kaznerd_tokens, text_sha1
 from salatag.records import ParagraphLabel, Quote, Record
 
 SPLIT = "valid"
@@ -69,22 +69,7 @@ def reserved_keys() -> frozenset[str]:
 
 
 def _read(split: str) -> tuple[tuple[str, ...], ...]:
-    path = corpus_dir() / "kaznerd" / f"IOB2_{split}.txt"
-    if not path.exists():
-        raise CorpusError(f"{path} not found: put the shared corpus beside the repo")
-    sentences: list[tuple[str, ...]] = []
-    tokens: list[str] = []
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            parts = line.split()
-            if parts:
-                tokens.append(parts[0])
-            elif tokens:
-                sentences.append(tuple(tokens))
-                tokens = []
-    if tokens:
-        sentences.append(tuple(tokens))
-    return tuple(sentences)
+    return tuple(tuple(t) for t in kaznerd_tokens(split))
 
 
 def drop_fillers(tokens: tuple[str, ...] | list[str]) -> list[str]:
