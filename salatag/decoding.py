@@ -509,6 +509,10 @@ def decode_quotes(
             a, b = article.to_source(*found)
             record["speaker"] = article.text[a:b]
             lo, hi = (q.end, found[1]) if found[0] >= q.end else (found[0], q.start)
+            while hi < len(view) and view[hi].isalnum() and view[hi - 1].isalnum():
+                hi += 1  # a speaker put in the nominative (`хабарламада`): whole words
+            while lo > 0 and view[lo].isalnum() and view[lo - 1].isalnum():
+                lo -= 1
             record["attribution"] = list(trim(article.text, *article.to_source(lo, hi)))
             if is_pronoun(view[found[0] : found[1]]):  # null when nobody is named (Q7)
                 record["speaker"] = resolve_pronoun(article, q.start, out)

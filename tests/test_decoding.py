@@ -212,3 +212,10 @@ def test_no_span_edge_inside_a_word_on_the_real_dev_and_test_splits(corpus, tmp_
             )
             cuts += [(article.id, s, e) for s, e in spans if edges_inside_word(article.text, s, e)]
     assert len(records) > 1000 and cuts == []
+
+
+def test_a_body_speaker_is_nominative_and_its_attribution_whole_words() -> None:
+    text = "«Келісім күшіне енді», – делінген министрліктің хабарламасында."
+    quotes = tagged(text, [("Келісім күшіне енді", "QUOTE")])
+    assert spoken(text, quotes) == [("Келісім күшіне енді", "министрлік")]
+    assert text[slice(*quotes[0]["attribution"])] == "делінген министрліктің"
