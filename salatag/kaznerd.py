@@ -223,9 +223,7 @@ def import_ann(path: Path) -> list[dict]:
     """Check an edited chunk against the corpus; return one label per kept sentence
     (sentences found to be near-duplicates after export are left out)."""
     pool = sentences()
-    index_file = path.with_suffix("").with_suffix(".idx.json")
-    if not index_file.exists():
-        index_file = path.with_name(path.stem + ".idx.json")
+    index_file = path.with_name(path.stem + ".idx.json")  # written beside it by export()
     indices = json.loads(index_file.read_text(encoding="utf-8"))
     ann = parse_ann(path.read_text(encoding="utf-8"), str(path))
     if len(ann.lines) != len(indices):
