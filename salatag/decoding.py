@@ -68,6 +68,9 @@ class DecoderSettings(BaseModel):
     pooling: str = "mean"  # how subword probabilities make a word's: mean | first
     merge_lines: bool = True  # one speech over consecutive lines is one span
     require_form: bool = True  # drop stretches with no quote form (NOTES Q3, Q8)
+    # a « left open runs to its », an address or lead-in opens a speech that goes on until
+    # the reporter speaks again (NOTES Q1, Q5)
+    speeches: bool = True
     # where speakers come from: the tagger's speaker spans, the attribution text, or
     # one with the other as fallback
     speaker: str = "rule_then_model"  # model | rule | rule_then_model | model_then_rule
@@ -241,7 +244,8 @@ def _continues(text: str, prev: Span, span: Span, merge_lines: bool) -> bool:
         return _open_speech(text, prev, span, gap)
     rest_of_line, next_line_head = gap.split("\n", 1)[0], gap.rsplit("\n", 1)[-1]
     attributed = _ATTRIBUTION_AFTER.match(rest_of_line) or "»" in rest_of_line
-    opens_line = re.fullmatch(r"\s*(?:" + _DASH + r"\s*|[«“\"]\s*)?", next_line_head)
+    # a new « opens a new quote; one that goes on over lines is closed_guillemets' work
+    opens_line = re.fullmatch(r"\s*(?:" + _DASH + r"\s*)?", next_line_head)
     return not attributed and opens_line is not None
 
 
@@ -254,13 +258,18 @@ def _open_speech(text: str, prev: Span, span: Span, gap: str) -> bool:
     closes = _ATTRIBUTION_AFTER.match(text, span.end, end_of_span_line) is not None
     middle = gap[gap.find("\n") : gap.rfind("\n")]
     said = re.search(r"(?:^|[,.!?»]\s*)" + _DASH + r"?\s*" + _SAY + r"\s", middle, re.M)
+    missed = [line for line in middle.split("\n") if line.strip()]
+    first_person = (
+        all(_FIRST_PERSON.search(line) and not _REPORTED.search(line) for line in missed)
+        and re.match(r"\s*(?:" + _DASH + r"\s*)?$", gap.rsplit("\n", 1)[-1]) is not None
+    )
     return (
         opened
-        and closes
+        and (closes or first_person)
         and gap.count("\n") <= 3
         and not re.search(r"\w", gap.split("\n", 1)[0])
         and not said
-        and "»" not in middle
+        and middle.count("»") <= middle.count("«")  # names in guillemets, not a quote's end
     )
 
 
@@ -311,6 +320,118 @@ def keep_marked(text: str, quotes: list[Span]) -> list[Span]:
         if has_quote_form(text, q) or speech_goes_on:
             kept.append(q)
     return kept
+
+
+# --- speeches over several lines ------------------------------------------------------
+
+_MAX_SPEECH_LINES = 40  # a guillemet left open longer than this is a typo, not a speech
+_ADDRESS_LINE = re.compile(
+    r"(?:Құрметті|Қымбатты|Қадірлі|Ардақты|Аса құрметті)(?!\w)[^\n.?]{0,80}!\s*"
+)
+_NARRATION_OPENER = re.compile(
+    r"(?:Айта кетейік|Еске салайық|Айта кету керек|Еске сала кетейік)(?!\w)"
+)
+# the speaker named in the third person with a past verb of saying or doing: the
+# reporter is talking again (`Мемлекет басшысы … атап өтті`)
+_SPEAKER_NOUN = (
+    r"(?:Мемлекет басшысы|Президент\w*|Премьер-министр\w*|Үкімет басшысы|Тоқаев|Ол|ол)(?!\w)"
+)
+_REPORTED = re.compile(
+    _SPEAKER_NOUN
+    + r"[^.!?«»\n]{0,200}?(?<!\w)(?:деді|айтты|атап өтті|атап көрсетті|мәлімдеді|тоқталды|"
+    r"жеткізді|білдірді|атады|шақырды|тапсырды|ұсынды|қосты|түсіндірді|сөйледі|таныстырды)(?!\w)"
+)
+_CLOSING_ATTRIBUTION = re.compile(r"[,.!?…»]?\s*" + _DASH + r"\s*" + _SAY + r"(?!\w)")
+
+
+def closing_guillemet(text: str, start: int) -> int | None:
+    """Where the » that closes a « opened just before `start` stands, counting nested
+    pairs; a « opening a continuation line of the same speech does not nest."""
+    depth, limit = 1, start
+    for _ in range(_MAX_SPEECH_LINES):
+        limit = text.find("\n", limit + 1)
+        if limit < 0:
+            limit = len(text)
+            break
+    for i in range(start, limit):
+        ch = text[i]
+        if ch == "«" and not (depth == 1 and text[i - 1] == "\n"):
+            depth += 1
+        elif ch == "»":
+            depth -= 1
+            if depth == 0:
+                return i
+    return None
+
+
+def close_guillemets(text: str, quotes: list[Span]) -> list[Span]:
+    """A quote opened by a « that its line leaves open runs to the » that closes it, over
+    however many lines (NOTES Q1); the spans the tagger found inside become part of it."""
+    out: list[Span] = []
+    for q in quotes:
+        if out and q.start < out[-1].end:
+            continue  # inside the speech already taken whole
+        before = text[_line_bounds(text, q.start)[0] : q.start]
+        if re.search(r"«\s*$", before):
+            close = closing_guillemet(text, q.start)
+            if close is not None and "\n" in text[q.start : close]:
+                q = Span(q.start, trim(text, q.start, close)[1], q.score)
+        out.append(q)
+    return out
+
+
+def _paragraph_of(paragraphs: list[tuple[int, int]], pos: int) -> int:
+    return next((i for i, (a, b) in enumerate(paragraphs) if a <= pos < b), -1)
+
+
+def opens_speech(text: str, q: Span, paragraphs: list[tuple[int, int]]) -> bool:
+    """An address to the audience on a line of its own (`Құрметті қауым!`), or a first
+    line after a lead-in that ends in a colon (`Мемлекет басшысы былай деді:`)."""
+    i = _paragraph_of(paragraphs, q.start)
+    if i < 0 or text[paragraphs[i][0] : q.start].strip(" –—-«"):
+        return False
+    if _ADDRESS_LINE.fullmatch(text, *paragraphs[i]):
+        return True
+    # after a lead-in, a dash line or a guillemet is a quote of its own form, not an address
+    bare = text[paragraphs[i][0]] not in "–—-«"
+    return bare and i > 0 and text[: paragraphs[i - 1][1]].rstrip().endswith(":")
+
+
+def speech_end(text: str, q: Span, paragraphs: list[tuple[int, int]], quotes: list[Span]) -> int:
+    """Where a long address ends (NOTES Q5): at the attribution that closes it, else at
+    the last paragraph that sounds like the speech (the tagger found a quote in it, or
+    it speaks in the first person) before the reporter speaks again."""
+    i = _paragraph_of(paragraphs, max(q.end - 1, q.start))
+    end = q.end
+    for a, b in paragraphs[i + 1 :]:
+        line = text[a:b]
+        if _NARRATION_OPENER.match(line) or _REPORTED.search(line):
+            break
+        closing = _CLOSING_ATTRIBUTION.search(line)
+        if closing is not None:
+            return max(end, trim(text, a, a + closing.start())[1]) if closing.start() else end
+        if "»" in line and "«" not in line:
+            break  # an unmatched closing mark: another speaker's quote
+        tagged = any(p.start < b and a < p.end for p in quotes)
+        if tagged or _FIRST_PERSON.search(line) or _ADDRESS_LINE.fullmatch(line):
+            end = trim(text, a, b)[1]
+    return end
+
+
+def continue_speeches(
+    text: str, quotes: list[Span], paragraphs: list[tuple[int, int]]
+) -> list[Span]:
+    """A speech opened by an address or a lead-in goes on paragraph after paragraph, also
+    over paragraphs the tagger called narration, until the reporter speaks again: the
+    tagger sees one paragraph at a time and cannot know it is inside a speech (Q5)."""
+    out: list[Span] = []
+    for q in quotes:
+        if out and q.start < out[-1].end:
+            continue
+        if opens_speech(text, q, paragraphs):
+            q = Span(q.start, max(q.end, speech_end(text, q, paragraphs, quotes)), q.score)
+        out.append(q)
+    return out
 
 
 def _headline_attribution(after: str) -> bool:
@@ -404,7 +525,8 @@ def attribution_speaker(text: str, span: Span) -> tuple[int, int] | None:
             rest_start, rest_end = rest_end + 1, _line_bounds(text, rest_end + 1)[1]
         found = name_span(text, rest_start, rest_end)
         word = text[found[0] : found[1]] if found else ""
-        if found and (is_pronoun(word) or not _NOT_SPEAKER.match(word)):
+        head = word.split()[0] if word.split() else word  # `уәде берді` is no speaker
+        if found and (is_pronoun(word) or not _NOT_SPEAKER.match(head)):
             return found
     return _lead_in_speaker(text, span)
 
@@ -446,6 +568,28 @@ def resolve_pronoun(article: Any, before: int, previous: list[dict[str, Any]]) -
             a, b = article.to_source(*where)
             return str(article.text[a:b])
     return str(named[-1]["speaker"]) if named else None
+
+
+def speech_speaker(article: Any, before: int) -> str | None:
+    """Who gives an address that no attribution names: the person the lead-in names
+    last (`Мемлекет басшысы Қасым-Жомарт Тоқаевтың … сөйлеген сөзі`), without the case
+    ending (NOTES Q7: null only when nothing names the speaker)."""
+    view = article.view.text
+    people = [
+        m
+        for m in _NAME.finditer(view, 0, before)
+        if any(_SURNAME.search(_GENITIVE.sub("", w.lower())) for w in m.group().split())
+    ]
+    if not people:
+        return None
+    words = list(_WORDS.finditer(view, *people[-1].span()))
+    last = next(
+        i for i, w in enumerate(words) if _SURNAME.search(_GENITIVE.sub("", w.group().lower()))
+    )
+    ending = _GENITIVE.search(words[last].group())
+    end = words[last].end() - (len(ending.group()) if ending else 0)
+    a, b = article.to_source(words[0].start(), end)
+    return str(article.text[a:b])
 
 
 def is_pronoun(name: str | None) -> bool:
@@ -496,6 +640,8 @@ def decode_quotes(
     quotes = merge_spans(view, worded, settings.merge_lines)
     if settings.require_form:
         quotes = keep_marked(view, quotes)
+    if settings.speeches:
+        quotes = continue_speeches(view, close_guillemets(view, quotes), paragraphs)
     speakers = spans(SPEAKER)
     out: list[dict[str, Any]] = []
     for q in quotes:
@@ -516,6 +662,8 @@ def decode_quotes(
             record["attribution"] = list(trim(article.text, *article.to_source(lo, hi)))
             if is_pronoun(view[found[0] : found[1]]):  # null when nobody is named (Q7)
                 record["speaker"] = resolve_pronoun(article, q.start, out)
+        elif settings.speeches and opens_speech(view, q, paragraphs):
+            record["speaker"] = speech_speaker(article, q.start)
         record["score"] = round(q.score, 4)
         out.append(record)
     return out

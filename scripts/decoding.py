@@ -26,6 +26,8 @@ VARIANTS: list[dict] = [
     {"pooling": "first", "merge_lines": False, "require_form": False, "speaker": "model"},
     {"merge_lines": False, "require_form": False, "speaker": "model"},
     {"require_form": False, "speaker": "model"},
+    {"speeches": False, "speaker": "model"},
+    {"speeches": False},
     {"speaker": "model"},
     {"speaker": "rule"},
     {"speaker": "model_then_rule"},

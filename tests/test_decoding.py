@@ -219,3 +219,75 @@ def test_a_body_speaker_is_nominative_and_its_attribution_whole_words() -> None:
     quotes = tagged(text, [("Келісім күшіне енді", "QUOTE")])
     assert spoken(text, quotes) == [("Келісім күшіне енді", "министрлік")]
     assert text[slice(*quotes[0]["attribution"])] == "делінген министрліктің"
+
+
+def test_a_guillemet_left_open_runs_to_the_mark_that_closes_it() -> None:
+    """NOTES Q1: a quote in guillemets over several lines is one span, also when the
+    tagger missed a line inside it and a name in guillemets stands in between."""
+    text = (
+        "Президент жиналғандарға былай деді.\n"
+        "«Біз «Жасыл көпір» жобасын бастаймыз.\n"
+        "Бұл жұмыс бірнеше жылға созылады.\n"
+        "Нәтижесі бәрімізге ортақ болады», – деді Мемлекет басшысы.\n"
+        "Кездесу соңында естелік сурет түсірілді."
+    )
+    quotes = tagged(
+        text,
+        [("Біз «Жасыл көпір» жобасын бастаймыз.", "QUOTE"), ("Нәтижесі бәрімізге", "QUOTE")],
+    )
+    assert spoken(text, quotes) == [
+        (
+            "Біз «Жасыл көпір» жобасын бастаймыз.\nБұл жұмыс бірнеше жылға созылады.\n"
+            "Нәтижесі бәрімізге ортақ болады",
+            "Мемлекет басшысы",
+        )
+    ]
+
+
+def test_a_new_guillemet_line_after_narration_starts_a_new_quote() -> None:
+    text = (
+        "Ол бәріміздің ортақ міндетіміз екенін еске салды,\n"
+        "«Біз алға қарай жүреміз», – деді Президент."
+    )
+    marks = [("ортақ міндетіміз екенін еске салды", "QUOTE"), ("Біз алға қарай жүреміз", "QUOTE")]
+    quotes = tagged(text, marks)
+    assert spoken(text, quotes)[-1] == ("Біз алға қарай жүреміз", "Президент")
+    assert all("еске салды" not in text[q["start"] : q["end"]] for q in quotes)
+
+
+SPEECH = (
+    "Президенттің форумда сөйлеген сөзі\n"
+    "Мемлекет басшысы Қасым-Жомарт Тоқаевтың форумда сөйлеген сөзін ұсынамыз.\n"
+    "Құрметті достар!\n"
+    "Биыл еліміздің экономикасы алты пайызға өсті.\n"
+    "Жаңа жолдар салынып жатыр, теміржол желісі кеңейеді.\n"
+    "Мен сіздердің еңбектеріңізге сенемін.\n"
+    "Айта кетейік, форумға мыңнан астам адам қатысты."
+)
+
+
+def test_an_address_opens_a_speech_that_runs_until_the_reporter_speaks_again() -> None:
+    """NOTES Q5 and Q7: paragraph after paragraph of one address is one quote, also over
+    paragraphs the tagger called narration; the speaker is the person the lead-in names."""
+    quotes = tagged(
+        SPEECH, [("Құрметті достар!", "QUOTE"), ("Мен сіздердің еңбектеріңізге сенемін", "QUOTE")]
+    )
+    assert spoken(SPEECH, quotes) == [
+        (
+            "Құрметті достар!\nБиыл еліміздің экономикасы алты пайызға өсті.\n"
+            "Жаңа жолдар салынып жатыр, теміржол желісі кеңейеді.\n"
+            "Мен сіздердің еңбектеріңізге сенемін.",
+            "Қасым-Жомарт Тоқаев",
+        )
+    ]
+
+
+def test_a_dash_quote_after_a_lead_in_does_not_swallow_the_narration_after_it() -> None:
+    """A dash line is a quote of its own form: the lead-in does not open an address."""
+    text = (
+        "Үкімет басшысы былай деді:\n"
+        "– Әр мектеп қыркүйекке дейін дайын болуы керек.\n"
+        "Энергетика министрлігінің мәліметінше, жөндеу жұмыстары аяқталды."
+    )
+    quotes = tagged(text, [("Әр мектеп қыркүйекке дейін дайын болуы керек.", "QUOTE")])
+    assert [t for t, _ in spoken(text, quotes)] == ["Әр мектеп қыркүйекке дейін дайын болуы керек."]
