@@ -47,6 +47,10 @@ class WindowConfig(Section):
 
 class FinetuneConfig(Section):
     method: Literal["lora", "full", "frozen"] = "lora"
+    # full: the transformer layers are tuned, the embeddings stay frozen (they are rebuilt
+    # from the base model, so the model directory stores only the layers, in fp16);
+    # the lowest `freeze_layers` layers stay frozen too (cheaper steps on a CPU)
+    freeze_layers: int = Field(0, ge=0)
     lora_r: int = Field(16, ge=1)
     lora_alpha: int = Field(32, ge=1)
     lora_dropout: float = Field(0.1, ge=0, lt=1)

@@ -24,6 +24,7 @@ from salatag.labels import SECTORS
 
 FORMAT = 1
 META_FILE = "salatag.json"
+ENCODER_FILE = "encoder.safetensors"  # full fine-tuning: the layers, without embeddings
 
 
 class ModelError(SetupError, RuntimeError):
@@ -118,9 +119,22 @@ def build_encoder(
                 target_modules=lora.get("lora_targets", ["query", "key", "value", "dense"]),
             ),
         )
+    elif finetune == "full":
+        encoder.embeddings.requires_grad_(False)
+        for layer in encoder.encoder.layer[: (lora or {}).get("freeze_layers", 0)]:
+            layer.requires_grad_(False)
     elif finetune == "frozen":
         encoder.requires_grad_(False)
     return encoder
+
+
+def tuned_encoder_state(encoder: nn.Module) -> dict[str, torch.Tensor]:
+    """What full fine-tuning changed: every tensor outside the frozen embeddings, fp16."""
+    return {
+        k: v.detach().cpu().to(torch.float16).contiguous()
+        for k, v in encoder.state_dict().items()
+        if not k.startswith("embeddings.")
+    }
 
 
 def save_model(
@@ -133,7 +147,7 @@ def save_model(
     if meta.finetune == "lora":
         model.encoder.save_pretrained(str(out / "adapter"))
     elif meta.finetune == "full":
-        model.encoder.save_pretrained(str(out / "encoder"))
+        save_file(tuned_encoder_state(model.encoder), str(out / ENCODER_FILE))
     (out / META_FILE).write_text(json.dumps(meta.__dict__, indent=2, ensure_ascii=False) + "\n")
     for name, content in (extra_files or {}).items():
         (out / name).write_text(content, encoding="utf-8")
@@ -150,12 +164,29 @@ def read_meta(model_dir: Path) -> ModelMeta:
     return meta
 
 
+def _load_weights(path: Path) -> dict[str, torch.Tensor]:
+    if not path.exists():
+        raise ModelError(f"{path} is missing: the model directory is incomplete")
+    try:
+        return load_file(str(path))
+    except Exception as err:  # safetensors raises its own error types for damaged files
+        raise ModelError(f"{path} cannot be read ({err}): the file is damaged") from err
+
+
 def load_model(model_dir: Path | str, merge: bool = True) -> tuple[SalatagModel, Any, ModelMeta]:
     """Load model, tokenizer and meta; LoRA weights are merged for faster inference."""
     model_dir = Path(model_dir)
     meta = read_meta(model_dir)
-    if meta.finetune == "full":
+    if meta.finetune == "full" and (model_dir / "encoder").is_dir():  # older layout
         encoder = load_encoder(str(model_dir / "encoder")).float()
+    elif meta.finetune == "full":
+        encoder = build_encoder(meta.base_model, meta.encoder_layers, "frozen")
+        tuned = {k: v.float() for k, v in _load_weights(model_dir / ENCODER_FILE).items()}
+        result = encoder.load_state_dict(tuned, strict=False)
+        if result.unexpected_keys or any(
+            not k.startswith("embeddings.") for k in result.missing_keys
+        ):
+            raise ModelError(f"{model_dir}/{ENCODER_FILE} does not match {meta.base_model}")
     else:
         encoder = build_encoder(meta.base_model, meta.encoder_layers, "frozen")
         if meta.finetune == "lora":
@@ -165,7 +196,7 @@ def load_model(model_dir: Path | str, merge: bool = True) -> tuple[SalatagModel,
             if merge:
                 encoder = encoder.merge_and_unload()
     model = SalatagModel(encoder, encoder.config.hidden_size)
-    missing = model.load_state_dict(load_file(str(model_dir / "heads.safetensors")), strict=False)
+    missing = model.load_state_dict(_load_weights(model_dir / "heads.safetensors"), strict=False)
     if missing.unexpected_keys or any(not k.startswith("encoder.") for k in missing.missing_keys):
         raise ModelError(f"{model_dir}/heads.safetensors does not match the model's heads")
     model.eval()

@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import torch
 from conftest import TINY
 from conftest import train_cli as _train_cli
 
@@ -109,3 +110,40 @@ def test_bad_config_and_data_fail_before_training(fixture_data: Path, tmp_path: 
     result = _train_cli(config, [f"data.train={bad}", f"data.dev={fixture_data}/dev.jsonl"])
     assert result.returncode == 2 and "unknown label" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_full_fine_tuning_stores_only_the_tuned_layers(fixture_data: Path, tmp_path: Path) -> None:
+    """finetune.method=full: the embeddings stay frozen (rebuilt from the base model), so
+    the model directory holds the layers alone, in fp16; frozen lower layers are left as
+    the base model has them; the saved model reloads to the same predictions."""
+    from safetensors.torch import load_file
+
+    from salatag.model import build_encoder
+
+    overrides = [
+        *TINY,
+        f"data.train={fixture_data}/train.jsonl",
+        f"data.dev={fixture_data}/dev.jsonl",
+        "finetune.method=full",
+        "finetune.freeze_layers=1",
+        "optim.encoder_lr=1e-3",
+        "optim.epochs=3",
+        f"run.output_dir={tmp_path}",
+    ]
+    result = _train_cli(REPO_ROOT / "configs" / "cpu-small.yaml", overrides)
+    assert result.returncode == 0, result.stderr[-3000:]
+    model_dir = tmp_path / "model"
+    tuned = load_file(str(model_dir / "encoder.safetensors"))
+    assert tuned and not any(k.startswith("embeddings.") for k in tuned)
+    assert {v.dtype for v in tuned.values()} == {torch.float16}
+    assert (model_dir / "encoder.safetensors").stat().st_size < 10_000_000
+    base = build_encoder("embedded:multilingual-e5-small", 2, "frozen").state_dict()
+    name = "encoder.layer.0.attention.self.query.weight"
+    assert torch.equal(tuned[name], base[name].half()), "a frozen layer changed"
+    top = "encoder.layer.1.attention.self.query.weight"
+    assert not torch.equal(tuned[top], base[top].half()), "the tuned layer did not change"
+
+    gold = [json.loads(line) for line in (fixture_data / "dev.jsonl").open(encoding="utf-8")]
+    articles = [Article.from_text(g["text"], g["id"]) for g in gold]
+    first = Tagger.load(model_dir, device="cpu").tag(articles)
+    assert first == Tagger.load(model_dir, device="cpu").tag(articles)

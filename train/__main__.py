@@ -182,6 +182,7 @@ def evaluate_dev(model, tokenizer, meta, dev_records, articles, device) -> tuple
     summary = {
         "sector_macro_f1": sectors["macro_f1"],
         "sector_micro_f1": sectors["micro_f1"],
+        "sector_pr_auc": float(np.nanmean([v["pr_auc"] for v in sectors["per_label"].values()])),
         "quote_token_f1": quotes["token"]["f1"],
         "quote_span_f1": quotes["span_overlap"]["f1"],
         "speaker_accuracy": quotes["speaker_accuracy"],
