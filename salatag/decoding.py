@@ -497,7 +497,8 @@ def name_span(text: str, start: int, end: int) -> tuple[int, int] | None:
     last = 0
     for i, w in enumerate(word[:4]):
         low = w.lower()
-        if _GENITIVE.search(low) and i + 1 < len(word) and _DOCUMENT.match(word[i + 1].lower()):
+        document = any(_DOCUMENT.match(w.lower()) for w in word[i + 1 : i + 5])
+        if _GENITIVE.search(low) and document:  # `ведомствоның … берген жауабында`
             return words[0][0], words[i][1] - len(_GENITIVE.search(low).group())  # type: ignore[union-attr]
         if i > 0 and _POSSESSIVE.search(low) and not _NOT_HEAD.match(low):
             last = i
@@ -523,6 +524,9 @@ def attribution_speaker(text: str, span: Span) -> tuple[int, int] | None:
         rest_start, rest_end = m.span("rest")
         if not text[rest_start:rest_end].strip() and rest_end < len(text):
             rest_start, rest_end = rest_end + 1, _line_bounds(text, rest_end + 1)[1]
+        first = re.match(r"\s*(?P<w>\w+)(?!\w)", text[rest_start:rest_end])
+        if first and first.group("w").lower() in _PRONOUNS:  # `деді ол … Weekly басылымына`
+            return rest_start + first.start("w"), rest_start + first.end("w")
         found = name_span(text, rest_start, rest_end)
         word = text[found[0] : found[1]] if found else ""
         head = word.split()[0] if word.split() else word  # `уәде берді` is no speaker

@@ -291,3 +291,18 @@ def test_a_dash_quote_after_a_lead_in_does_not_swallow_the_narration_after_it() 
     )
     quotes = tagged(text, [("Әр мектеп қыркүйекке дейін дайын болуы керек.", "QUOTE")])
     assert [t for t, _ in spoken(text, quotes)] == ["Әр мектеп қыркүйекке дейін дайын болуы керек."]
+
+
+def test_a_pronoun_right_after_the_verb_beats_a_name_later_in_the_attribution() -> None:
+    text = (
+        "Белгілі режиссер Джеймс Кэмерон жаңа фильм туралы айтты.\n"
+        "– Бұл менің ең ауыр жұмысым болды, – деді ол Entertainment Weekly басылымына."
+    )
+    quotes = tagged(text, [("Бұл менің ең ауыр жұмысым болды", "QUOTE")])
+    assert spoken(text, quotes) == [("Бұл менің ең ауыр жұмысым болды", "Джеймс Кэмерон")]
+
+
+def test_a_body_in_the_genitive_is_the_speaker_when_its_document_follows_later() -> None:
+    text = "«Жөндеу жүріп жатыр», – делінген ведомствоның агенттікке берген жауабында."
+    quotes = tagged(text, [("Жөндеу жүріп жатыр", "QUOTE")])
+    assert spoken(text, quotes) == [("Жөндеу жүріп жатыр", "ведомство")]
