@@ -460,6 +460,8 @@ _ROLE = re.compile(
     r"(?:президенті|төрағасы|министрі|басшысы|өкілі|спикері|әкімі|хатшысы|директоры|"
     r"орынбасары|елшісі|депутаты|бастығы|жетекшісі|сарапшысы|профессоры|тұрғыны|авторы)$"
 )
+# a common noun with a possessive and case ending: the capitalised words before it name it
+_OF_NOUN = re.compile(r"^[^\W\d_]{3,}(?:ына|іне|сына|сіне|ын|ін|сын|сін|ында|інде)$")
 _SURNAME = re.compile(r"(?:ов|ев|ова|ева|ин|ина|ұлы|қызы|ский|цкий|ян|швили)$")
 _DOCUMENT = re.compile(r"^(?:хабарлама|ақпарат|мәлімдеме|жауаб|хат|баспасөз|сайт|пост|жолдау)")
 
@@ -493,6 +495,9 @@ def name_span(text: str, start: int, end: int) -> tuple[int, int] | None:
         surnames = [i for i in run if _SURNAME.search(word[i].lower())]
         if len(run) > 2 and surnames and surnames[0] > run[0]:
             run = [surnames[0] - 1, surnames[0]]  # `Астанада Қасым-Жомарт Тоқаев Өзбекстан`
+        after = word[run[-1] + 1].lower() if run[-1] + 1 < len(word) else ""
+        if len(run) > 2 and _OF_NOUN.search(after):
+            run = run[:2]  # `Карлос Адамес The Ring журналына`: the rest names the magazine
         return words[run[0]][0], words[run[-1]][1]
     last = 0
     for i, w in enumerate(word[:4]):

@@ -306,3 +306,9 @@ def test_a_body_in_the_genitive_is_the_speaker_when_its_document_follows_later()
     text = "«Жөндеу жүріп жатыр», – делінген ведомствоның агенттікке берген жауабында."
     quotes = tagged(text, [("Жөндеу жүріп жатыр", "QUOTE")])
     assert spoken(text, quotes) == [("Жөндеу жүріп жатыр", "ведомство")]
+
+
+def test_capitalised_words_that_name_a_magazine_are_not_part_of_the_speaker() -> None:
+    text = "– Мен жекпе-жекке дайынмын, – деді Карлос Адамес The Ring журналына."
+    quotes = tagged(text, [("Мен жекпе-жекке дайынмын", "QUOTE")])
+    assert spoken(text, quotes) == [("Мен жекпе-жекке дайынмын", "Карлос Адамес")]
