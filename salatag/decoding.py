@@ -317,6 +317,8 @@ def keep_marked(text: str, quotes: list[Span]) -> list[Span]:
             and text.count("\n", kept[-1].end, q.start) <= 2
             and _FIRST_PERSON.search(text, q.start, q.end) is not None
         )
+        if _REPORTED.match(text, q.start) and not _PRONOUN_START.match(text, q.start):
+            continue  # `Президент … атап өтіп, … жеткізді`: the reporter, not the speaker
         if has_quote_form(text, q) or speech_goes_on:
             kept.append(q)
     return kept
@@ -341,6 +343,7 @@ _REPORTED = re.compile(
     + r"[^.!?«»\n]{0,200}?(?<!\w)(?:деді|айтты|атап өтті|атап көрсетті|мәлімдеді|тоқталды|"
     r"жеткізді|білдірді|атады|шақырды|тапсырды|ұсынды|қосты|түсіндірді|сөйледі|таныстырды)(?!\w)"
 )
+_PRONOUN_START = re.compile(r"(?:Ол|ол)(?!\w)")  # `Ол … , – деді X` is speech about him
 _CLOSING_ATTRIBUTION = re.compile(r"[,.!?…»]?\s*" + _DASH + r"\s*" + _SAY + r"(?!\w)")
 
 

@@ -312,3 +312,11 @@ def test_capitalised_words_that_name_a_magazine_are_not_part_of_the_speaker() ->
     text = "– Мен жекпе-жекке дайынмын, – деді Карлос Адамес The Ring журналына."
     quotes = tagged(text, [("Мен жекпе-жекке дайынмын", "QUOTE")])
     assert spoken(text, quotes) == [("Мен жекпе-жекке дайынмын", "Карлос Адамес")]
+
+
+def test_the_reporter_naming_the_speaker_in_the_third_person_is_narration() -> None:
+    text = "Президент бұл ұсыныстарды қолдайтынын жеткізді.\n«Біз бірге жұмыс істейміз», – деді ол."
+    quotes = tagged(
+        text, [("Президент бұл ұсыныстарды қолдайтынын", "QUOTE"), ("Біз бірге", "QUOTE")]
+    )
+    assert [t for t, _ in spoken(text, quotes)] == ["Біз бірге"]
