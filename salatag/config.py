@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from salatag.errors import InputError
 
@@ -87,8 +87,16 @@ class RunConfig(Section):
     patience: int = Field(3, ge=1, description="epochs without dev improvement")
     checkpoint_every: int = Field(50, ge=1, description="optimizer steps")
     output_dir: Path = Path("runs/default")
-    tensorboard: bool = False
     threads: int | None = Field(None, ge=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _removed_keys(cls, data: Any) -> Any:
+        """`run.tensorboard` built nothing and is gone; the configs saved in older model
+        directories say `tensorboard: false`, so that value still loads (true does not)."""
+        if isinstance(data, dict) and data.get("tensorboard") is False:
+            data = {k: v for k, v in data.items() if k != "tensorboard"}
+        return data
 
 
 class TrainConfig(Section):

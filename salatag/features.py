@@ -9,11 +9,15 @@ paragraph, which is what the sector head pools over.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from salatag.article import Article
 from salatag.labels import SECTOR_INDEX, SECTORS
+
+if TYPE_CHECKING:
+    import torch
 
 IGNORE = -100
 
@@ -166,3 +170,38 @@ def featurize_batch(
             out["para_chrome"].append([chrome[p] for p in present])
             out["article"].append(record["id"])
     return out
+
+
+def pad(
+    rows: Sequence[Sequence[Any]],
+    value: float,
+    dtype: torch.dtype,
+    min_width: int = 0,
+    inner: tuple[int, ...] = (),
+) -> torch.Tensor:
+    """Right-pad ragged rows into one (rows, width, *inner) tensor; `inner` is the shape
+    of each element when the elements are lists (a paragraph's sector targets).
+
+    Training batches and the tagger's batches are padded by this one function, so the
+    model sees the same padding in both."""
+    import torch
+
+    width = max([min_width, *(len(r) for r in rows)])
+    out = torch.full((len(rows), width, *inner), value, dtype=dtype)
+    for i, row in enumerate(rows):
+        if len(row):
+            out[i, : len(row)] = torch.tensor(row, dtype=dtype)
+    return out
+
+
+def pad_windows(
+    input_ids: Sequence[Sequence[int]], token_para: Sequence[Sequence[int]], pad_id: int
+) -> dict[str, torch.Tensor]:
+    """The encoder inputs of a batch of windows: ids, attention mask and slot per token."""
+    import torch
+
+    return {
+        "input_ids": pad(input_ids, pad_id, torch.long),
+        "attention_mask": pad([[1] * len(r) for r in input_ids], 0, torch.long),
+        "token_para": pad(token_para, -1, torch.long),
+    }

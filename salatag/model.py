@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
+import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch import nn
 
@@ -54,16 +55,43 @@ class Output:
     tag_logits: torch.Tensor  # (B, T, tags)
     sector_logits: torch.Tensor  # (B, P, sectors)
     chrome_logits: torch.Tensor  # (B, P)
+    loss: torch.Tensor | None = None  # only when forward was given the labels
+
+
+@dataclass
+class LossSettings:
+    """How the three heads' losses are weighed; a head that is switched off weighs 0.
+
+    Training builds it from the config's `loss` and `heads` sections; inference never
+    needs it (forward without labels computes no loss)."""
+
+    quotes: float = 1.0
+    sectors: float = 1.0
+    chrome: float = 0.2
+    class_weighting: Literal["none", "pos_weight", "focal"] = "pos_weight"
+    focal_gamma: float = 2.0
 
 
 class SalatagModel(nn.Module):
-    def __init__(self, encoder: nn.Module, hidden: int, dropout: float = 0.1) -> None:
+    def __init__(
+        self,
+        encoder: nn.Module,
+        hidden: int,
+        dropout: float = 0.1,
+        loss: LossSettings | None = None,
+        pos_weight: torch.Tensor | None = None,
+    ) -> None:
+        """`pos_weight`: the sector head's positive-class weights (from the training
+        data's label counts), used when `loss.class_weighting` is `pos_weight`."""
         super().__init__()
         self.encoder = encoder
         self.dropout = nn.Dropout(dropout)
         self.tag_head = nn.Linear(hidden, len(TAGS))
         self.sector_head = nn.Linear(hidden, len(SECTORS))
         self.chrome_head = nn.Linear(hidden, 1)
+        self.loss_settings = loss or LossSettings()
+        # not persistent: it follows the model between devices but is never saved
+        self.register_buffer("pos_weight", pos_weight, persistent=False)
 
     def forward(
         self,
@@ -71,9 +99,17 @@ class SalatagModel(nn.Module):
         attention_mask: torch.Tensor,
         token_para: torch.Tensor,
         slot_ids: torch.Tensor | None = None,
+        tags: torch.Tensor | None = None,
+        sectors: torch.Tensor | None = None,
+        chrome: torch.Tensor | None = None,
+        slot_mask: torch.Tensor | None = None,
     ) -> Output:
         """`slot_ids` is `arange(P)`; an ONNX export passes it so that the number of
-        paragraph slots is an input shape, not a data-dependent `.item()`."""
+        paragraph slots is an input shape, not a data-dependent `.item()`.
+
+        Given the labels (a training batch: `tags`, `sectors`, `chrome`, `slot_mask`),
+        the output carries the weighted loss as well, so training and the model cannot
+        disagree about what the heads mean."""
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         if slot_ids is None:
             slots = int(token_para.max().item()) + 1 if token_para.numel() else 0
@@ -82,11 +118,56 @@ class SalatagModel(nn.Module):
         weights = member.to(hidden.dtype)
         pooled = weights @ hidden / weights.sum(-1, keepdim=True).clamp(min=1)
         pooled = self.dropout(pooled)
-        return Output(
+        out = Output(
             self.tag_head(self.dropout(hidden)),
             self.sector_head(pooled),
             self.chrome_head(pooled).squeeze(-1),
         )
+        labels = (tags, sectors, chrome, slot_mask)
+        if any(x is not None for x in labels):
+            if any(x is None for x in labels):
+                raise ValueError("the loss needs all four labels: tags, sectors, chrome, slot_mask")
+            out.loss = self.loss(out, tags, sectors, chrome, slot_mask)
+        return out
+
+    def loss(
+        self,
+        out: Output,
+        tags: torch.Tensor,
+        sectors: torch.Tensor,
+        chrome: torch.Tensor,
+        slot_mask: torch.Tensor,
+    ) -> torch.Tensor:
+        """Weighted sum of the tag cross-entropy and the sector and chrome BCE over the
+        paragraph slots in use; `focal` down-weighs the easy sector decisions."""
+        settings = self.loss_settings
+        loss = torch.zeros((), device=out.tag_logits.device)
+        slots = out.sector_logits.shape[1]
+        mask = slot_mask[:, :slots]
+        if settings.quotes:
+            tag_loss = F.cross_entropy(
+                out.tag_logits.float().reshape(-1, out.tag_logits.shape[-1]),
+                tags.reshape(-1),
+                ignore_index=-100,
+            )
+            loss = loss + settings.quotes * tag_loss
+        if settings.sectors and slot_mask.any():
+            logits = out.sector_logits.float()[mask]
+            target = sectors[:, :slots][mask]
+            weight = self.pos_weight if settings.class_weighting == "pos_weight" else None
+            per = F.binary_cross_entropy_with_logits(
+                logits, target, pos_weight=weight, reduction="none"
+            )
+            if settings.class_weighting == "focal":
+                p = torch.sigmoid(logits)
+                p_t = p * target + (1 - p) * (1 - target)
+                per = per * (1 - p_t) ** settings.focal_gamma
+            loss = loss + settings.sectors * per.mean()
+        if settings.chrome and slot_mask.any():
+            logits = out.chrome_logits.float()[mask]
+            target = chrome[:, :slots][mask]
+            loss = loss + settings.chrome * F.binary_cross_entropy_with_logits(logits, target)
+        return loss
 
     def heads_state(self) -> dict[str, torch.Tensor]:
         return {

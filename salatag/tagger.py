@@ -19,7 +19,7 @@ import torch
 
 from salatag.article import Article
 from salatag.decoding import TAGS, DecoderSettings, decode_quotes
-from salatag.features import Window, make_windows
+from salatag.features import Window, make_windows, pad_windows
 from salatag.labels import SECTORS
 from salatag.model import ModelMeta, SalatagModel, load_model
 
@@ -99,16 +99,13 @@ class Tagger:
         pad = self.tokenizer.pad_token_id
         for b in range(0, len(order), self.batch_size):
             batch = [flat[k][1] for k in order[b : b + self.batch_size]]
-            width = max(len(w.input_ids) for w in batch)
-            ids = torch.full((len(batch), width), pad, dtype=torch.long)
-            mask = torch.zeros((len(batch), width), dtype=torch.long)
-            para = torch.full((len(batch), width), -1, dtype=torch.long)
-            for r, w in enumerate(batch):
-                n = len(w.input_ids)
-                ids[r, :n] = torch.tensor(w.input_ids)
-                mask[r, :n] = 1
-                para[r, :n] = torch.tensor(_local_slots(w))
-            out = self.model(ids.to(self.device), mask.to(self.device), para.to(self.device))
+            inputs = pad_windows(
+                [w.input_ids for w in batch], [_local_slots(w) for w in batch], pad
+            )
+            ids, mask, para = (
+                inputs[k].to(self.device) for k in ("input_ids", "attention_mask", "token_para")
+            )
+            out = self.model(ids, mask, para)
             tags = out.tag_logits.float().softmax(-1).cpu().numpy()
             sectors = out.sector_logits.float().sigmoid().cpu().numpy()
             chrome = out.chrome_logits.float().sigmoid().cpu().numpy()

@@ -46,3 +46,14 @@ def test_file_errors(tmp_path: Path) -> None:
     bad.write_text("run:\n  seeed: 1\n")
     with pytest.raises(ConfigError, match=rf"{bad}: run.seeed: unknown key .*run.seed"):
         load_config(bad)
+
+
+def test_removed_tensorboard_key(tmp_path: Path) -> None:
+    """Configs saved in older model directories say `run.tensorboard: false`: they still
+    load; asking for TensorBoard logging, which nothing ever wrote, is an unknown key."""
+    saved = tmp_path / "config.yaml"
+    saved.write_text("run:\n  seed: 7\n  tensorboard: false\n")
+    assert load_config(saved).run.seed == 7
+    assert "tensorboard" not in load_config(saved).to_yaml()
+    with pytest.raises(ConfigError, match=r"run\.tensorboard: unknown key"):
+        load_config(None, ["run.tensorboard=true"])

@@ -28,6 +28,7 @@ def run_evaluate(*args: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow  # trains tiny_model
 def test_report_of_the_overfit_model(tiny_model: Path, fixture_data: Path, tmp_path: Path) -> None:
     out = tmp_path / "report"
     result = run_evaluate(

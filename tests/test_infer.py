@@ -45,6 +45,7 @@ def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
+@pytest.mark.slow  # the overfit model (tiny_model) is trained first
 def test_inputs_of_every_kind_and_offsets_into_the_original(
     tiny_model: Path, tmp_path: Path
 ) -> None:
@@ -89,6 +90,7 @@ def test_inputs_of_every_kind_and_offsets_into_the_original(
     assert "4 articles" in result.stderr and "tagged" in result.stderr
 
 
+@pytest.mark.slow  # the overfit model (tiny_model) is trained first
 def test_csv_and_parquet_outputs(tiny_model: Path, tmp_path: Path) -> None:
     import pyarrow.parquet as pq
 
@@ -108,6 +110,7 @@ def test_csv_and_parquet_outputs(tiny_model: Path, tmp_path: Path) -> None:
     assert not (tmp_path / "o.parquet.partial.jsonl").exists()
 
 
+@pytest.mark.slow  # the overfit model (tiny_model) is trained first
 def test_bad_inputs_become_records_not_crashes(tiny_model: Path, tmp_path: Path) -> None:
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "latin1.txt").write_bytes("Қазақ".encode("utf-16"))
@@ -145,6 +148,7 @@ def test_bad_inputs_become_records_not_crashes(tiny_model: Path, tmp_path: Path)
     assert by_name["missing.txt"]["error"] == "no such file or folder"
 
 
+@pytest.mark.slow  # the overfit model (tiny_model) is trained first
 def test_usage_errors_exit_2(tiny_model: Path, tmp_path: Path) -> None:
     model = str(tiny_model / "model")
     for args in (
@@ -162,6 +166,7 @@ def test_usage_errors_exit_2(tiny_model: Path, tmp_path: Path) -> None:
     assert result.returncode == 3 and result.stderr.startswith("error:"), result.stderr
 
 
+@pytest.mark.slow  # the overfit model (tiny_model) is trained first
 def test_resume_after_a_killed_run(tiny_model: Path, tmp_path: Path) -> None:
     feed = tmp_path / "feed.jsonl"
     texts = [CYRILLIC.replace("министр", f"министр {i}") for i in range(400)]
@@ -210,6 +215,7 @@ def test_resume_after_a_killed_run(tiny_model: Path, tmp_path: Path) -> None:
     assert not journal.exists()
 
 
+@pytest.mark.slow  # the overfit model (tiny_model) is trained first
 def test_windowing_keeps_a_quote_that_crosses_a_window_edge(tiny_model: Path) -> None:
     tagger = Tagger.load(tiny_model / "model", device="cpu")
     narration = "Екі ел арасындағы ынтымақтастық жыл сайын нығайып келеді. " * 6

@@ -19,9 +19,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import TINY, train_cli
 
 from salatag.corpus import REPO_ROOT
+
+pytestmark = pytest.mark.slow  # two training runs, one of two processes
 
 CONFIG = REPO_ROOT / "configs" / "cpu-small.yaml"
 EPOCHS = 8

@@ -24,6 +24,8 @@ from salatag.records import Record
 from salatag.tagger import Tagger
 from salatag.validate import check_record
 
+pytestmark = pytest.mark.slow  # the overfit model, trained, then exported to ONNX
+
 pytest.importorskip("onnxruntime")
 onnx = pytest.importorskip("onnx")
 

@@ -121,6 +121,7 @@ def assert_same_record(ours: dict, theirs: dict) -> None:
             assert a["scores"] == pytest.approx(b["scores"], abs=1e-5)
 
 
+@pytest.mark.slow  # a Ray cluster, and the overfit model trained first
 def test_ray_engine_gives_the_local_engines_records(
     ray_out: tuple[Path, int], local_records: dict, inputs: dict
 ) -> None:
@@ -154,6 +155,7 @@ def test_ray_engine_gives_the_local_engines_records(
     assert order == [*expected, "blank", "c1"]
 
 
+@pytest.mark.slow  # a Ray cluster, and the overfit model trained first
 def test_bad_records_are_the_local_engines(
     ray_out: tuple[Path, int], local_records: dict, inputs: dict
 ) -> None:
@@ -177,6 +179,7 @@ def test_bad_records_are_the_local_engines(
     assert isinstance(records["c1"]["paragraphs"], list)  # old predictions are replaced
 
 
+@pytest.mark.slow  # a Ray cluster, and the overfit model trained first
 def test_a_rerun_after_a_killed_job_redoes_only_the_missing_shard(
     ray_out: tuple[Path, int], tiny_model: Path, inputs: dict, tmp_path: Path
 ) -> None:

@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import torch
 from conftest import TINY
 from conftest import train_cli as _train_cli
@@ -21,6 +22,8 @@ from salatag.article import Article
 from salatag.corpus import REPO_ROOT
 from salatag.metrics import quote_metrics, sector_metrics
 from salatag.tagger import Tagger
+
+pytestmark = pytest.mark.slow  # every test trains through `python -m train`
 
 
 def test_overfit_reaches_f1_one_on_both_heads(tiny_model: Path, fixture_data: Path) -> None:
