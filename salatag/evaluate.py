@@ -237,6 +237,7 @@ def evaluate(
             "path": shown(model_dir),
             "sha256": model_hash(model_dir),
             "base_model": tagger.meta.base_model,
+            "finetune": tagger.meta.finetune,
             "thresholds": tagger.thresholds,
         },
         "systems": {name: score(gold, p, n_boot) for name, p in systems.items()},

@@ -269,7 +269,13 @@ def card_front_matter(metrics: dict[str, Any]) -> dict[str, Any]:
         "base_model": "intfloat/multilingual-e5-small",
         "datasets": ["salatag-labelled-corpus"],
         "metrics": ["f1"],
-        "tags": ["kazakh", "news", "multi-label", "quotes", "lora"],
+        "tags": [
+            "kazakh",
+            "news",
+            "multi-label",
+            "quotes",
+            metrics["model"].get("finetune", "lora"),
+        ],
         "model-index": [{"name": "salatag-default", "results": results}],
     }
 

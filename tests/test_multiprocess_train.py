@@ -6,7 +6,8 @@ but each process takes the mean loss over its own two windows (their tokens and
 paragraphs differ in number) and DDP averages the two means, which is not the mean
 over four; dropout masks fall on different windows than in one process. Measured,
 the per-epoch losses differ by 1-7% and the dev scores by under 0.04, while
-training itself moves the loss from 2.9 to 1.2 and the score from 0.1 to 0.5: a run
+training itself moves the loss from 2.9 to 1.2 and the score from 0.3 to 0.54 (the
+score's sector part is PR-AUC, which starts near the positive rate, not at 0): a run
 that does not learn, or learns far slower, fails.
 """
 
@@ -86,9 +87,9 @@ def test_two_processes_train_like_one_with_the_same_global_batch(
     for x, y in zip(a, b, strict=True):
         assert abs(x["train_loss"] - y["train_loss"]) <= 0.1 * x["train_loss"], (x, y)
         assert abs(x["score"] - y["score"]) <= 0.1, (x, y)
-    for log in (a, b):  # both learn (loss 2.9 -> 1.2, score 0.1 -> 0.5): far beyond those
+    for log in (a, b):  # both learn (loss 2.9 -> 1.2, score 0.3 -> 0.54): far beyond those
         assert log[-1]["train_loss"] < 0.6 * log[0]["train_loss"], log
-        assert log[-1]["score"] > log[0]["score"] + 0.25, log
+        assert log[-1]["score"] > log[0]["score"] + 0.2, log
     assert (tmp_path / "two" / "model" / "heads.safetensors").exists()
     saved = json.loads((tmp_path / "two" / "model" / "metrics.json").read_text())
     assert saved["dev"]["score"] > 0.2
