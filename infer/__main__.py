@@ -97,9 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--backend",
-        choices=["torch", "onnx-int8", "onnx-fp32"],
-        default="torch",
-        help="forward pass: torch, or ONNX Runtime on the CPU (needs .[onnx]; exported once)",
+        choices=["auto", "torch", "onnx-fp32", "onnx-int8"],
+        default="auto",
+        help="forward pass: torch, or ONNX Runtime on the CPU (exported once, cached); auto: "
+        "onnx-fp32 on a CPU-only machine (same tags as torch, faster start), else torch",
     )
     parser.add_argument(
         "--threshold",

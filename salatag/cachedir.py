@@ -1,9 +1,12 @@
 """Build-once cache directories (the converted encoder, ONNX exports).
 
 A directory is filled beside its final place, hashed into a manifest and renamed into
-place, and its hashes are checked before its first use in a process: a killed or
-corrupted build is rebuilt, never loaded. Concurrent builders are safe: whoever
-renames first wins and the others keep theirs.
+place, and its hashes are checked before its first use: a killed or corrupted build is
+rebuilt, never loaded. Hashing ~500 MB takes a second, too long for every start of a
+one-article run, so a successful check records the files' stat fingerprint (size,
+mtime, inode) in `VERIFIED`; while the fingerprint is unchanged no process hashes again,
+and any rewrite, truncation or replacement of a file changes it and hashes again.
+Concurrent builders are safe: whoever renames first wins and the others keep theirs.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 MANIFEST = "manifest.json"
+VERIFIED = ".verified.json"  # the stat fingerprint when the hashes last matched
 STALE_PARTIAL_S = 3600  # a partial build this old belongs to a killed process
 
 log = logging.getLogger(__name__)
@@ -32,19 +36,67 @@ def sha256_file(path: Path) -> str:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
+def _stat_key(path: Path) -> str:
+    st = path.stat()
+    return f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{st.st_ino}"
+
+
+def recalled_sha256(path: Path, memo: Path) -> str:
+    """sha256 of `path`: as the JSON file `memo` remembers it under the file's stat
+    fingerprint, or hashed (a large source file need not be hashed at every start)."""
+    with suppress(OSError, ValueError, TypeError, KeyError):
+        return str(json.loads(memo.read_text(encoding="utf-8"))[_stat_key(path)])
+    return sha256_file(path)
+
+
+def remember_sha256(path: Path, memo: Path, digest: str) -> None:
+    """Best effort; entries of files that are gone are dropped."""
+    with suppress(OSError, ValueError, TypeError):
+        known: dict[str, str] = {}
+        with suppress(OSError, ValueError):
+            known = dict(json.loads(memo.read_text(encoding="utf-8")))
+        key = _stat_key(path)
+        if known.get(key) == digest:
+            return
+        known = {k: v for k, v in known.items() if os.path.exists(k.rsplit("|", 3)[0])}
+        known[key] = digest
+        memo.parent.mkdir(parents=True, exist_ok=True)
+        tmp = memo.with_name(f"{memo.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(known, indent=1), encoding="utf-8")
+        os.replace(tmp, memo)
+
+
 def _fingerprint(directory: Path) -> tuple:
     return tuple(
         (p.name, st.st_size, st.st_mtime_ns, st.st_ino)
         for p in sorted(directory.iterdir())
+        if p.name != VERIFIED
         for st in [p.stat()]
     )
 
 
+def _recorded(directory: Path) -> tuple | None:
+    with suppress(OSError, ValueError, TypeError):
+        rows = json.loads((directory / VERIFIED).read_text(encoding="utf-8"))
+        return tuple(tuple(row) for row in rows)
+    return None
+
+
+def _record(directory: Path, fingerprint: tuple) -> None:
+    """Best effort: a read-only shared cache is still verified, by hashing each time."""
+    with suppress(OSError):
+        tmp = directory / f"{VERIFIED}.{os.getpid()}.tmp"
+        tmp.write_text(json.dumps(fingerprint), encoding="utf-8")
+        os.replace(tmp, directory / VERIFIED)
+
+
 def verify(directory: Path, required: Iterable[str] = ()) -> bool:
-    """Whether every file the manifest lists (and each `required` one) has its sha256."""
+    """Whether every file the manifest lists (and each `required` one) has its sha256
+    (checked by hashing once, then by the recorded stat fingerprint)."""
     try:
         fingerprint = _fingerprint(directory)
-        if _verified.get(directory) == fingerprint:
+        if fingerprint in (_verified.get(directory), _recorded(directory)):
+            _verified[directory] = fingerprint
             return True
         files = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))["files"]
         ok = set(required) <= set(files) and all(
@@ -54,6 +106,7 @@ def verify(directory: Path, required: Iterable[str] = ()) -> bool:
         return False
     if ok:
         _verified[directory] = fingerprint
+        _record(directory, fingerprint)
     return ok
 
 

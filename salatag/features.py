@@ -11,13 +11,12 @@ from __future__ import annotations
 import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import numpy as np
 
 from salatag.article import Article
 from salatag.labels import SECTOR_INDEX, SECTORS
-
-if TYPE_CHECKING:
-    import torch
 
 IGNORE = -100
 
@@ -35,8 +34,10 @@ class Window:
 
 
 def tokenize_article(article: Article, tokenizer: Any) -> tuple[list[int], list[tuple[int, int]]]:
-    enc = tokenizer(article.view.text, add_special_tokens=False, return_offsets_mapping=True)
-    return enc["input_ids"], [tuple(o) for o in enc["offset_mapping"]]
+    """Through the `tokenizers` backend, which transformers' fast tokenizers and
+    `salatag.encoder.FastTokenizer` share: the same ids and offsets either way."""
+    enc = tokenizer.backend_tokenizer.encode(article.view.text, add_special_tokens=False)
+    return enc.ids, enc.offsets
 
 
 def make_windows(
@@ -175,33 +176,29 @@ def featurize_batch(
 def pad(
     rows: Sequence[Sequence[Any]],
     value: float,
-    dtype: torch.dtype,
+    dtype: type | np.dtype = np.int64,
     min_width: int = 0,
     inner: tuple[int, ...] = (),
-) -> torch.Tensor:
-    """Right-pad ragged rows into one (rows, width, *inner) tensor; `inner` is the shape
+) -> np.ndarray:
+    """Right-pad ragged rows into one (rows, width, *inner) array; `inner` is the shape
     of each element when the elements are lists (a paragraph's sector targets).
 
     Training batches and the tagger's batches are padded by this one function, so the
-    model sees the same padding in both."""
-    import torch
-
+    model sees the same padding in both. numpy, so the tagger's ONNX path needs no torch."""
     width = max([min_width, *(len(r) for r in rows)])
-    out = torch.full((len(rows), width, *inner), value, dtype=dtype)
+    out = np.full((len(rows), width, *inner), value, dtype=dtype)
     for i, row in enumerate(rows):
         if len(row):
-            out[i, : len(row)] = torch.tensor(row, dtype=dtype)
+            out[i, : len(row)] = np.asarray(row, dtype=dtype)
     return out
 
 
 def pad_windows(
     input_ids: Sequence[Sequence[int]], token_para: Sequence[Sequence[int]], pad_id: int
-) -> dict[str, torch.Tensor]:
+) -> dict[str, np.ndarray]:
     """The encoder inputs of a batch of windows: ids, attention mask and slot per token."""
-    import torch
-
     return {
-        "input_ids": pad(input_ids, pad_id, torch.long),
-        "attention_mask": pad([[1] * len(r) for r in input_ids], 0, torch.long),
-        "token_para": pad(token_para, -1, torch.long),
+        "input_ids": pad(input_ids, pad_id),
+        "attention_mask": pad([[1] * len(r) for r in input_ids], 0),
+        "token_para": pad(token_para, -1),
     }

@@ -8,46 +8,24 @@ heads, thresholds, label maps and the run's config and metrics.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from salatag.decoding import TAGS, DecoderSettings
+from salatag.decoding import TAGS
 from salatag.encoder import load_encoder, load_tokenizer
-from salatag.errors import SetupError
 from salatag.labels import SECTORS
+from salatag.meta import ModelError, ModelMeta, read_meta, write_meta
 
-FORMAT = 1
-META_FILE = "salatag.json"
+__all__ = ["ModelError", "ModelMeta", "SalatagModel", "load_model", "read_meta", "save_model"]
+
 ENCODER_FILE = "encoder.safetensors"  # full fine-tuning: the layers, without embeddings
-
-
-class ModelError(SetupError, RuntimeError):
-    """A model directory that cannot be loaded; says what is missing."""
-
-
-@dataclass
-class ModelMeta:
-    """What inference needs to rebuild and use the model, without the training config."""
-
-    base_model: str
-    encoder_layers: int | None
-    finetune: str
-    max_length: int
-    stride: int
-    context: str
-    sectors: list[str] = field(default_factory=lambda: list(SECTORS))
-    tags: list[str] = field(default_factory=lambda: list(TAGS))
-    thresholds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(SECTORS, 0.5))
-    chrome_threshold: float = 0.5
-    decoder: dict[str, Any] = field(default_factory=dict)  # DecoderSettings overrides
-    format: int = FORMAT
 
 
 @dataclass
@@ -103,14 +81,19 @@ class SalatagModel(nn.Module):
         sectors: torch.Tensor | None = None,
         chrome: torch.Tensor | None = None,
         slot_mask: torch.Tensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
     ) -> Output:
         """`slot_ids` is `arange(P)`; an ONNX export passes it so that the number of
         paragraph slots is an input shape, not a data-dependent `.item()`.
 
         Given the labels (a training batch: `tags`, `sectors`, `chrome`, `slot_mask`),
         the output carries the weighted loss as well, so training and the model cannot
-        disagree about what the heads mean."""
-        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        disagree about what the heads mean. `inputs_embeds` (the word embeddings of the
+        ids, instead of the ids) is how the ONNX export leaves the embedding matrix out."""
+        given = (
+            {"input_ids": input_ids} if inputs_embeds is None else {"inputs_embeds": inputs_embeds}
+        )
+        hidden = self.encoder(attention_mask=attention_mask, **given).last_hidden_state
         if slot_ids is None:
             slots = int(token_para.max().item()) + 1 if token_para.numel() else 0
             slot_ids = torch.arange(max(slots, 1), device=token_para.device)
@@ -169,12 +152,45 @@ class SalatagModel(nn.Module):
             loss = loss + settings.chrome * F.binary_cross_entropy_with_logits(logits, target)
         return loss
 
+    def on(self, device: str = "auto") -> SalatagModel:
+        """On `device` (auto: a GPU when there is one), in eval mode, for the tagger."""
+        return self.to(pick_device(device)).eval()
+
+    @property
+    def device_name(self) -> str:
+        return str(next(self.parameters()).device)
+
+    @torch.inference_mode()
+    def probabilities(
+        self, input_ids: np.ndarray, attention_mask: np.ndarray, token_para: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Tag, sector and chrome probabilities of a padded batch, as numpy: the one call
+        the tagger makes, so an ONNX Runtime session can stand in for the model."""
+        device = next(self.parameters()).device
+        ids, mask, para = (
+            torch.from_numpy(x).to(device) for x in (input_ids, attention_mask, token_para)
+        )
+        out = self(ids, mask, para)
+        return (
+            out.tag_logits.float().softmax(-1).cpu().numpy(),
+            out.sector_logits.float().sigmoid().cpu().numpy(),
+            out.chrome_logits.float().sigmoid().cpu().numpy(),
+        )
+
     def heads_state(self) -> dict[str, torch.Tensor]:
         return {
             k: v.detach().cpu().contiguous()
             for k, v in self.state_dict().items()
             if not k.startswith("encoder.")
         }
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("--device cuda asked for, but no CUDA GPU is available")
+    return torch.device(name)
 
 
 def build_encoder(
@@ -223,26 +239,14 @@ def save_model(
 ) -> None:
     """Write the model directory; the weights are small when the encoder is LoRA-tuned."""
     out.mkdir(parents=True, exist_ok=True)
-    meta.decoder = DecoderSettings(**meta.decoder).model_dump()  # explicit, not defaults
     save_file(model.heads_state(), str(out / "heads.safetensors"))
     if meta.finetune == "lora":
         model.encoder.save_pretrained(str(out / "adapter"))
     elif meta.finetune == "full":
         save_file(tuned_encoder_state(model.encoder), str(out / ENCODER_FILE))
-    (out / META_FILE).write_text(json.dumps(meta.__dict__, indent=2, ensure_ascii=False) + "\n")
+    write_meta(out, meta)
     for name, content in (extra_files or {}).items():
         (out / name).write_text(content, encoding="utf-8")
-
-
-def read_meta(model_dir: Path) -> ModelMeta:
-    """The model's meta without loading its weights (a cached ONNX export needs no torch)."""
-    path = model_dir / META_FILE
-    if not path.exists():
-        raise ModelError(f"{model_dir} is not a salatag model directory (no {META_FILE})")
-    meta = ModelMeta(**json.loads(path.read_text(encoding="utf-8")))
-    if meta.format != FORMAT:
-        raise ModelError(f"{model_dir}: model format {meta.format}, this salatag reads {FORMAT}")
-    return meta
 
 
 def _load_weights(path: Path) -> dict[str, torch.Tensor]:

@@ -7,6 +7,12 @@ with dynamically quantised activations do the same matmuls at a higher rate. Onl
 forward pass is swapped: windows, merging and decoding stay in `Tagger`, so a backend can
 change the logits and nothing else (scripts/onnx_agreement.py measures how much).
 
+The word embedding matrix (250 000 x 384 in fp32, four fifths of the model) stays out of
+the graph: it is saved beside it as `embeddings.npy` and memory-mapped, so starting a
+session reads ~90 MB instead of ~470 MB, a tagging run reads only the rows its tokens
+use, and the numbers are those of the torch model. This module imports no torch unless
+it exports: a one-article run on the CPU starts in about a second.
+
 Exports are cached per model directory under `~/.cache/salatag/onnx/<hash>/<variant>/`
 (or `$SALATAG_CACHE/onnx/...`), the hash covering every file of the model directory. A
 variant is built in a temporary directory beside its final place, hashed into a manifest
@@ -22,26 +28,25 @@ import logging
 import os
 import sys
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
-from torch import nn
 
 from salatag import cachedir
 from salatag.cachedir import sha256_file
-from salatag.encoder import load_tokenizer
-from salatag.encoder.cache import resolve_base_model
+from salatag.encoder.cache import load_fast_tokenizer, resolve_base_model
 from salatag.errors import UsageError
-from salatag.model import ModelError, ModelMeta, Output, load_model, read_meta
+from salatag.meta import ModelError, ModelMeta, read_meta
 
-EXPORT_VERSION = 1  # bump when an exported graph changes; it is part of the cache key
+EXPORT_VERSION = 2  # bump when an exported graph changes; it is part of the cache key
 PRECISIONS = ("int8", "fp32")
-INPUTS = ("input_ids", "attention_mask", "token_para", "slot_ids")
+INPUTS = ("inputs_embeds", "attention_mask", "token_para", "slot_ids")
 OUTPUTS = ("tag_logits", "sector_logits", "chrome_logits")
 ONNX_FILE = "model.onnx"
+EMBEDDINGS_FILE = "embeddings.npy"  # the word embedding matrix, memory-mapped at run time
 OPT_LEVELS = ("all", "extended", "basic", "disable")
 
 log = logging.getLogger(__name__)
@@ -51,9 +56,13 @@ class OnnxUnavailable(UsageError, RuntimeError):
     """onnxruntime (or onnx) is not installed; says how to install it."""
 
 
-def _require_onnx() -> Any:
+def _require_onnx(export: bool = False) -> Any:
+    """onnxruntime; with `export`, also the packages an export needs (onnx is slow to
+    import, so a run that finds its export cached does not import it)."""
     try:
-        import onnx  # noqa: F401
+        if export:
+            import onnx  # noqa: F401
+            import onnxscript  # noqa: F401
         import onnxruntime
     except ImportError as err:
         raise OnnxUnavailable(
@@ -116,7 +125,7 @@ def default_cache_dir() -> Path:
     return (Path(root) if root else Path.home() / ".cache" / "salatag") / "onnx"
 
 
-def model_key(model_dir: Path) -> str:
+def model_key(model_dir: Path, memo: Path | None = None) -> str:
     """Hash of every file in the model directory, the base encoder and the export version."""
     meta = read_meta(model_dir)
     base = meta.base_model
@@ -124,13 +133,16 @@ def model_key(model_dir: Path) -> str:
         base += ":" + Path(resolve_base_model(base)).name
     h = hashlib.sha256(f"salatag-onnx:{EXPORT_VERSION}:{base}\n".encode())
     for path in sorted(p for p in model_dir.rglob("*") if p.is_file()):
-        h.update(f"{path.relative_to(model_dir).as_posix()}:{sha256_file(path)}\n".encode())
+        digest = sha256_file(path) if memo is None else cachedir.recalled_sha256(path, memo)
+        if memo is not None:
+            cachedir.remember_sha256(path, memo, digest)
+        h.update(f"{path.relative_to(model_dir).as_posix()}:{digest}\n".encode())
     return h.hexdigest()[:16]
 
 
 def verify(directory: Path) -> bool:
     """Whether the variant's ONNX file still has the sha256 its manifest recorded."""
-    return cachedir.verify(directory, (ONNX_FILE,))
+    return cachedir.verify(directory, (ONNX_FILE, EMBEDDINGS_FILE))
 
 
 def exported(
@@ -144,8 +156,9 @@ def exported(
     if isinstance(options, str):
         options = DEFAULT_OPTIONS[options]
     root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    final = root / model_key(model_dir) / options.name
+    final = root / model_key(model_dir, root / ".model-digests.json") / options.name
     if not verify(final):
+        _require_onnx(export=True)
         source = None
         if options.precision == "int8":
             source = exported(model_dir, options.fp32_source(), cache_dir)
@@ -159,6 +172,7 @@ def _build(model_dir: Path, options: ExportOptions, source: Path | None, final: 
             export_fp32(model_dir, tmp / ONNX_FILE, options)
         else:
             quantize(source, tmp / ONNX_FILE, options)
+            os.link(source.parent / EMBEDDINGS_FILE, tmp / EMBEDDINGS_FILE)
         return {
             "model_dir": str(model_dir.resolve()),
             "options": asdict(options),
@@ -166,27 +180,17 @@ def _build(model_dir: Path, options: ExportOptions, source: Path | None, final: 
         }
 
     log.warning("salatag: exporting %s to ONNX (%s), once", model_dir, options.name)
-    cachedir.build(final, fill, (ONNX_FILE,), ModelError)
+    cachedir.build(final, fill, (ONNX_FILE, EMBEDDINGS_FILE), ModelError)
 
 
 # --- export --------------------------------------------------------------------------
 
 
-class _Exportable(nn.Module):
-    """Tuple outputs, and `slot_ids` as an input so the slot count is a dynamic shape."""
-
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, input_ids, attention_mask, token_para, slot_ids):  # type: ignore[no-untyped-def]
-        out = self.model(input_ids, attention_mask, token_para, slot_ids)
-        return out.tag_logits, out.sector_logits, out.chrome_logits
-
-
-def _example() -> tuple[torch.Tensor, ...]:
+def _example(hidden: int) -> tuple[Any, ...]:
     """Two windows, one padded, three paragraph slots: no size is 0 or 1 (no specialising)."""
-    ids = torch.randint(5, 1000, (2, 17))
+    import torch
+
+    embeds = torch.randn(2, 17, hidden, generator=torch.Generator().manual_seed(0))
     mask = torch.ones(2, 17, dtype=torch.long)
     mask[1, 12:] = 0
     para = torch.zeros(2, 17, dtype=torch.long)
@@ -194,16 +198,38 @@ def _example() -> tuple[torch.Tensor, ...]:
     para[0, 14:] = 2
     para[:, 0] = para[0, 16] = -1
     para[1, 11:] = -1
-    return ids, mask, para, torch.arange(3)
+    return embeds, mask, para, torch.arange(3)
 
 
 def export_fp32(model_dir: Path, out: Path, options: ExportOptions) -> None:
     """Export with dynamic batch, sequence and slot axes (LoRA merged, eager attention:
-    a plain softmax graph that ONNX Runtime's fusions recognise)."""
+    a plain softmax graph that ONNX Runtime's fusions recognise), the graph taking the
+    word embeddings of the ids, and the embedding matrix saved beside it."""
+    import torch
+    from torch import nn
+
+    from salatag.model import load_model
+
+    class Exportable(nn.Module):
+        """Tuple outputs; `slot_ids` an input so the slot count is a dynamic shape."""
+
+        def __init__(self, model: nn.Module) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, inputs_embeds, attention_mask, token_para, slot_ids):  # type: ignore[no-untyped-def]
+            out = self.model(
+                None, attention_mask, token_para, slot_ids, inputs_embeds=inputs_embeds
+            )
+            return out.tag_logits, out.sector_logits, out.chrome_logits
+
     model, _, _ = load_model(model_dir)
     encoder = model.encoder
     encoder.set_attn_implementation("eager")
-    wrapped = _Exportable(model).eval()
+    table = encoder.get_input_embeddings().weight.detach().float().numpy()
+    np.save(out.parent / EMBEDDINGS_FILE, table)
+    wrapped = Exportable(model).eval()
+    example = _example(table.shape[1])
     with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if options.exporter == "dynamo":
@@ -211,7 +237,7 @@ def export_fp32(model_dir: Path, out: Path, options: ExportOptions) -> None:
             tokens = {0: batch, 1: seq}
             program = torch.onnx.export(
                 wrapped,
-                _example(),
+                example,
                 dynamo=True,
                 verbose=False,
                 input_names=list(INPUTS),
@@ -224,7 +250,7 @@ def export_fp32(model_dir: Path, out: Path, options: ExportOptions) -> None:
             per_slot = {0: "batch", 1: "slots"}
             torch.onnx.export(
                 wrapped,
-                _example(),
+                example,
                 str(out),
                 dynamo=False,
                 opset_version=17,
@@ -290,8 +316,17 @@ def ffn_out_projections(model: Any) -> list[str]:
 # --- inference -----------------------------------------------------------------------
 
 
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
 class OnnxModel:
-    """Stands in for `SalatagModel` in `Tagger`: the same call and `Output`, on the CPU."""
+    """Stands in for `SalatagModel` in `Tagger` (`probabilities`), on the CPU, no torch."""
 
     def __init__(self, path: Path | str, threads: int | None = None, opt_level: str = "all"):
         ort = _require_onnx()
@@ -302,33 +337,39 @@ class OnnxModel:
             "disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
         }
         so = ort.SessionOptions()
-        so.intra_op_num_threads = threads or torch.get_num_threads()
+        # like torch: OMP_NUM_THREADS when set, else ONNX Runtime's choice (physical cores)
+        so.intra_op_num_threads = threads or int(os.environ.get("OMP_NUM_THREADS", "0") or 0)
         so.inter_op_num_threads = 1
         so.graph_optimization_level = levels[opt_level]
         so.log_severity_level = 3  # hardware-specific-optimisation notices are not errors
         self.path = Path(path)
+        self.embeddings = np.load(self.path.parent / EMBEDDINGS_FILE, mmap_mode="r")
         self.session = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+        self.device_name = "cpu"
 
-    def __call__(
-        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_para: torch.Tensor
-    ) -> Output:
-        para = token_para.cpu().numpy().astype(np.int64)
+    def logits(
+        self, input_ids: np.ndarray, attention_mask: np.ndarray, token_para: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        para = np.asarray(token_para, dtype=np.int64)
         slots = max(int(para.max()) + 1 if para.size else 0, 1)
         feed = {
-            "input_ids": input_ids.cpu().numpy().astype(np.int64),
-            "attention_mask": attention_mask.cpu().numpy().astype(np.int64),
+            "inputs_embeds": np.ascontiguousarray(self.embeddings[np.asarray(input_ids)]),
+            "attention_mask": np.asarray(attention_mask, dtype=np.int64),
             "token_para": para,
             "slot_ids": np.arange(slots, dtype=np.int64),
         }
         tags, sectors, chrome = self.session.run(list(OUTPUTS), feed)
-        return Output(torch.from_numpy(tags), torch.from_numpy(sectors), torch.from_numpy(chrome))
+        return tags, sectors, chrome
 
-    def to(self, device: torch.device | str) -> OnnxModel:
-        if torch.device(device).type != "cpu":
-            raise RuntimeError("the ONNX backends run on the CPU: use --device cpu")
-        return self
+    def probabilities(
+        self, input_ids: np.ndarray, attention_mask: np.ndarray, token_para: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        tags, sectors, chrome = self.logits(input_ids, attention_mask, token_para)
+        return _softmax(tags), _sigmoid(sectors), _sigmoid(chrome)
 
-    def eval(self) -> OnnxModel:
+    def on(self, device: str = "auto") -> OnnxModel:
+        if device not in ("auto", "cpu"):
+            raise UsageError(f"the ONNX backends run on the CPU, not {device}: use --device cpu")
         return self
 
 
@@ -339,11 +380,15 @@ def load_onnx(
     threads: int | None = None,
     opt_level: str = "all",
 ) -> tuple[OnnxModel, Any, ModelMeta]:
-    """Like `load_model`, with the forward pass in ONNX Runtime (exported if not cached)."""
+    """Like `load_model`, with the forward pass in ONNX Runtime (exported if not cached)
+    and the tokenizer read by `tokenizers` alone: no torch, no transformers."""
     model_dir = Path(model_dir)
     meta = read_meta(model_dir)
     path = exported(model_dir, options, cache_dir)
-    return OnnxModel(path, threads, opt_level), load_tokenizer(meta.base_model), meta
+    with ThreadPoolExecutor(1) as pool:  # both mostly outside the GIL: together, not in turn
+        tokenizer = pool.submit(load_fast_tokenizer, meta.base_model)
+        model = OnnxModel(path, threads, opt_level)
+        return model, tokenizer.result(), meta
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,30 +8,50 @@ keeping the window where the token sits furthest from an edge.
 
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
-import torch
 
 from salatag.article import Article
 from salatag.decoding import TAGS, DecoderSettings, decode_quotes
+from salatag.errors import UsageError
 from salatag.features import Window, make_windows, pad_windows
 from salatag.labels import SECTORS
-from salatag.model import ModelMeta, SalatagModel, load_model
+from salatag.meta import ModelMeta
 
-BACKENDS = ("torch", "onnx-int8", "onnx-fp32")
+BACKENDS = ("auto", "torch", "onnx-fp32", "onnx-int8")
 
 
-def pick_device(name: str = "auto") -> torch.device:
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("--device cuda asked for, but no CUDA GPU is available")
-    return torch.device(name)
+class Forward(Protocol):
+    """What the tagger needs of a model: `SalatagModel` (torch) or `OnnxModel`."""
+
+    device_name: str
+
+    def on(self, device: str) -> Forward: ...
+
+    def probabilities(
+        self, input_ids: np.ndarray, attention_mask: np.ndarray, token_para: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
+
+
+def pick_backend(backend: str, device: str) -> str:
+    """`auto`: ONNX Runtime in fp32 on a CPU (same numbers as torch, starts without
+    importing torch), torch where a GPU may be used or onnxruntime is missing."""
+    if backend != "auto":
+        return backend
+    gpu_possible = device == "cuda" or (device == "auto" and os.path.exists("/proc/driver/nvidia"))
+    if gpu_possible:
+        return "torch"
+    try:
+        import onnxruntime  # noqa: F401  (fast; a broken install falls back to torch)
+    except ImportError:
+        return "torch"
+    return "onnx-fp32"
 
 
 @dataclass
@@ -48,14 +68,14 @@ class ArticleScores:
 class Tagger:
     def __init__(
         self,
-        model: SalatagModel,
+        model: Forward,
         tokenizer: Any,
         meta: ModelMeta,
         device: str = "auto",
         batch_size: int = 32,
     ) -> None:
-        self.device = pick_device(device)
-        self.model = model.to(self.device).eval()
+        self.model = model.on(device)
+        self.device = self.model.device_name
         self.tokenizer = tokenizer
         self.meta = meta
         self.batch_size = batch_size
@@ -68,24 +88,31 @@ class Tagger:
         model_dir: Path | str,
         device: str = "auto",
         batch_size: int = 32,
-        backend: str = "torch",
+        backend: str = "auto",
     ) -> Tagger:
         """`backend` picks the forward pass only: torch, or ONNX Runtime on the CPU
-        (onnx-int8, onnx-fp32; exported once and cached, see salatag.onnx_backend)."""
+        (onnx-fp32, onnx-int8; exported once and cached, see salatag.onnx_backend);
+        `auto` as `pick_backend` says."""
         if backend not in BACKENDS:
-            raise ValueError(f"backend {backend!r}: one of {', '.join(BACKENDS)}")
-        if backend == "torch":
-            model, tokenizer, meta = load_model(model_dir)
-        else:
-            from salatag.onnx_backend import load_onnx
+            raise UsageError(f"backend {backend!r}: one of {', '.join(BACKENDS)}")
+        chosen = pick_backend(backend, device)
+        model: Forward
+        if chosen != "torch":
+            from salatag.onnx_backend import OnnxUnavailable, load_onnx
 
-            model, tokenizer, meta = load_onnx(model_dir, backend.removeprefix("onnx-"))
-            device = "cpu" if device == "auto" else device
+            try:
+                model, tokenizer, meta = load_onnx(model_dir, chosen.removeprefix("onnx-"))
+                return cls(model, tokenizer, meta, device, batch_size)
+            except OnnxUnavailable:
+                if backend != "auto":
+                    raise
+        from salatag.model import load_model
+
+        model, tokenizer, meta = load_model(model_dir)
         return cls(model, tokenizer, meta, device, batch_size)
 
     # --- model outputs -------------------------------------------------------------
 
-    @torch.inference_mode()
     def score(self, articles: list[Article]) -> list[ArticleScores]:
         per_article = [
             make_windows(
@@ -102,13 +129,9 @@ class Tagger:
             inputs = pad_windows(
                 [w.input_ids for w in batch], [_local_slots(w) for w in batch], pad
             )
-            ids, mask, para = (
-                inputs[k].to(self.device) for k in ("input_ids", "attention_mask", "token_para")
+            tags, sectors, chrome = self.model.probabilities(
+                inputs["input_ids"], inputs["attention_mask"], inputs["token_para"]
             )
-            out = self.model(ids, mask, para)
-            tags = out.tag_logits.float().softmax(-1).cpu().numpy()
-            sectors = out.sector_logits.float().sigmoid().cpu().numpy()
-            chrome = out.chrome_logits.float().sigmoid().cpu().numpy()
             for r, k in enumerate(order[b : b + self.batch_size]):
                 outputs[k] = (tags[r], sectors[r], chrome[r])
         results, k = [], 0

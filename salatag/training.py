@@ -33,7 +33,8 @@ from salatag.config import TrainConfig
 from salatag.errors import InputError
 from salatag.features import pad, pad_windows
 from salatag.labels import SECTORS
-from salatag.model import LossSettings, ModelMeta, SalatagModel
+from salatag.meta import ModelMeta
+from salatag.model import LossSettings, SalatagModel
 from salatag.validate import validate_files
 
 if TYPE_CHECKING:
@@ -115,15 +116,14 @@ def load_windows(cfg: TrainConfig, tokenizer: Any) -> datasets.Dataset:
 def collate(rows: list[dict], pad_id: int) -> dict[str, torch.Tensor]:
     """A batch of windows with their labels, named as `SalatagModel.forward` takes them."""
     slots = max(max(len(r["para_sectors"]) for r in rows), 1)
-    return {
+    arrays = {
         **pad_windows([r["input_ids"] for r in rows], [r["token_para"] for r in rows], pad_id),
-        "tags": pad([r["tags"] for r in rows], -100, torch.long),
-        "sectors": pad(
-            [r["para_sectors"] for r in rows], 0.0, torch.float32, slots, (len(SECTORS),)
-        ),
-        "chrome": pad([r["para_chrome"] for r in rows], 0.0, torch.float32, slots),
-        "slot_mask": pad([[True] * len(r["para_sectors"]) for r in rows], False, torch.bool, slots),
+        "tags": pad([r["tags"] for r in rows], -100),
+        "sectors": pad([r["para_sectors"] for r in rows], 0.0, np.float32, slots, (len(SECTORS),)),
+        "chrome": pad([r["para_chrome"] for r in rows], 0.0, np.float32, slots),
+        "slot_mask": pad([[True] * len(r["para_sectors"]) for r in rows], False, np.bool_, slots),
     }
+    return {name: torch.from_numpy(a) for name, a in arrays.items()}
 
 
 def positive_weights(windows: datasets.Dataset, cfg: TrainConfig) -> torch.Tensor:
@@ -164,12 +164,12 @@ def build_model(cfg: TrainConfig, pos_weight: torch.Tensor) -> tuple[SalatagMode
         encoder, encoder.config.hidden_size, loss=loss_settings(cfg), pos_weight=pos_weight
     )
     meta = ModelMeta(
-        cfg.base_model,
-        cfg.encoder_layers,
-        cfg.finetune.method,
-        cfg.window.max_length,
-        cfg.window.stride,
-        cfg.window.context,
+        base_model=cfg.base_model,
+        encoder_layers=cfg.encoder_layers,
+        finetune=cfg.finetune.method,
+        max_length=cfg.window.max_length,
+        stride=cfg.window.stride,
+        context=cfg.window.context,
     )
     return model, meta
 

@@ -9,7 +9,7 @@ from salatag.lang import detect, detect_article
 
 
 def test_real_cyrillic_kazakh_sentences(corpus) -> None:
-    sentences = [s for s in kaznerd_sentences("test", limit=600) if len(s) >= 60][:300]
+    sentences = [s for s in kaznerd_sentences("valid", limit=600) if len(s) >= 60][:300]
     results = [detect(s) for s in sentences]
     kazakh = sum(r.lang == "kk" and r.script == "cyrl" for r in results)
     assert kazakh / len(results) >= 0.97
@@ -40,3 +40,29 @@ def test_real_latin_kazakh_paragraphs(corpus) -> None:
 def test_hand_written(text: str, lang: str, script: str) -> None:
     result = detect(text)
     assert (result.lang, result.script) == (lang, script)
+
+
+@pytest.mark.slow  # both lingua modes over 2 795 articles
+def test_the_quick_verdict_is_the_accurate_one_on_every_train_and_dev_article() -> None:
+    """The quick path (low-accuracy models, 0.05 s to load) may only decide an article
+    when the accurate models would decide it the same way."""
+    from salatag.corpus import REPO_ROOT
+
+    build = REPO_ROOT / "data" / "build"
+    if not (build / "train.jsonl").exists():
+        pytest.skip("run `python -m salatag.data build` first")
+    articles = [
+        [r["text"][p["start"] : p["end"]] for p in r["paragraphs"]]
+        for name in ("train.jsonl", "dev.jsonl")
+        for r in map(json.loads, (build / name).read_text(encoding="utf-8").splitlines())
+    ]
+    assert len(articles) > 2000
+
+    def verdict(paras: list[str], accurate: bool) -> tuple[str, str]:
+        result = detect_article(paras, accurate)
+        return result.lang, result.script
+
+    differ = [
+        i for i, paras in enumerate(articles) if verdict(paras, False) != verdict(paras, True)
+    ]
+    assert differ == []

@@ -44,11 +44,11 @@ def articles(fixture_data: Path) -> list[Article]:
     return [Article.from_text(r["text"], r["id"]) for r in gold]
 
 
-def _batch() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _batch() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Three windows of different lengths (padded) over one to three paragraph slots."""
-    ids = torch.randint(5, 5000, (3, 30), generator=torch.Generator().manual_seed(0))
-    mask = torch.ones(3, 30, dtype=torch.long)
-    para = torch.zeros(3, 30, dtype=torch.long)
+    ids = np.random.default_rng(0).integers(5, 5000, (3, 30))
+    mask = np.ones((3, 30), dtype=np.int64)
+    para = np.zeros((3, 30), dtype=np.int64)
     para[0, 10:], para[0, 20:] = 1, 2
     para[1, 15:] = 1
     mask[1, 25:], para[1, 25:] = 0, -1
@@ -63,15 +63,11 @@ def test_fp32_equals_torch(tiny_model: Path, cache_root: Path, articles: list[Ar
     torch_model, _, _ = load_model(model_dir)
     batch = _batch()
     with torch.inference_mode():
-        want = torch_model(*batch)
-    got = onnx_model(*batch)
-    for a, b in zip(
-        (got.tag_logits, got.sector_logits, got.chrome_logits),
-        (want.tag_logits, want.sector_logits, want.chrome_logits),
-        strict=True,
-    ):
-        assert a.shape == b.shape
-        torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
+        want = torch_model(*(torch.from_numpy(x) for x in batch))
+    got = onnx_model.logits(*batch)
+    for a, b in zip(got, (want.tag_logits, want.sector_logits, want.chrome_logits), strict=True):
+        assert a.shape == tuple(b.shape)
+        np.testing.assert_allclose(a, b.numpy(), atol=1e-4, rtol=1e-4)
     # whole articles through the tagger (windows, batching, merging): same probabilities
     ref = Tagger(torch_model, tokenizer, meta, "cpu", 4).score(articles)
     out = Tagger(onnx_model, tokenizer, meta, "cpu", 4).score(articles)
@@ -168,7 +164,40 @@ def test_a_corrupt_cached_export_is_rebuilt_not_loaded(tiny_model: Path, cache_r
     assert (
         manifest["options"] == json.loads((path.parent / cachedir.MANIFEST).read_text())["options"]
     )
-    out = onnx_backend.OnnxModel(rebuilt)(*_batch())
-    assert torch.isfinite(out.tag_logits).all()
+    tags, _, _ = onnx_backend.OnnxModel(rebuilt).logits(*_batch())
+    assert np.isfinite(tags).all()
     # a half-written export (killed before the rename) is never what gets loaded
     assert not list(path.parents[1].glob(".*.partial"))
+
+
+def test_a_cpu_run_with_its_export_cached_imports_no_torch(
+    tiny_model: Path, cache_root: Path, tmp_path: Path
+) -> None:
+    """The default backend on a CPU is ONNX Runtime in fp32: the first run exports the
+    model once (with torch), every later one starts without torch or transformers (the
+    time to first output), and both write the same bytes as `--backend torch`."""
+    text = "Қазақстан мен Қырғызстан су бөлу мәселесін талқылады.\n– Біз келістік, – деді ол."
+    (tmp_path / "a.txt").write_text(text, encoding="utf-8")
+    env = {**os.environ, "SALATAG_CACHE": str(cache_root)}
+    model = ["--model", str(tiny_model / "model"), "--device", "cpu"]
+
+    def infer(out: str, *python_options: str, backend: str = "auto") -> subprocess.CompletedProcess:
+        args = [sys.executable, *python_options, "-m", "infer", str(tmp_path / "a.txt")]
+        args += ["--out", str(tmp_path / out), *model, "--backend", backend]
+        return subprocess.run(args, capture_output=True, text=True, cwd=REPO_ROOT, env=env)
+
+    assert infer("first.jsonl").returncode == 0
+    second = infer("second.jsonl", "-X", "importtime")
+    assert second.returncode == 0, second.stderr[-2000:]
+    imported = {line.split("|")[-1].strip() for line in second.stderr.splitlines() if "|" in line}
+    assert "onnxruntime" in imported
+    assert not imported & {"torch", "transformers", "peft", "onnx"}
+    assert (tmp_path / "first.jsonl").read_bytes() == (tmp_path / "second.jsonl").read_bytes()
+    assert infer("torch.jsonl", backend="torch").returncode == 0
+    got, want = (json.loads((tmp_path / n).read_text()) for n in ("second.jsonl", "torch.jsonl"))
+    assert len(got["quotes"]) == len(want["quotes"])
+    for a, b in zip(got["quotes"], want["quotes"], strict=True):
+        assert abs(a.pop("score") - b.pop("score")) <= 1e-4 and a == b
+    for p, q in zip(got["paragraphs"], want["paragraphs"], strict=True):
+        assert (p["body"], p["sectors"]) == (q["body"], q["sectors"])
+        assert all(abs(p["scores"][k] - q["scores"][k]) <= 1e-4 for k in SECTORS)
