@@ -102,6 +102,9 @@ def record_item(obj: Any, where: str, what: str = "a JSONL input line") -> Item:
     return Item(rid, text, obj)
 
 
+JSON_WHITESPACE = " \t\r\n"  # a line of other "spaces" (\x1c, \x0b, \u2028) is an error record
+
+
 def _json_error(err: Exception) -> str:
     if isinstance(err, json.JSONDecodeError):
         return f"not JSON ({err.msg} at line {err.lineno} column {err.colno})"
@@ -111,7 +114,7 @@ def _json_error(err: Exception) -> str:
 def jsonl_items(lines: Iterable[str], name: str, first: int = 1) -> Iterator[Item]:
     """Items from JSONL lines; `first` is the number of the first line (ids `name:N`)."""
     for lineno, line in enumerate(lines, first):
-        if not line.strip():
+        if not line.strip(JSON_WHITESPACE):  # blank as JSON sees it, not as str.strip does
             continue
         where = f"{name}:{lineno}"
         try:

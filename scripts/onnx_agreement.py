@@ -136,9 +136,9 @@ class _Timed:
     def __init__(self, model) -> None:  # type: ignore[no-untyped-def]
         self.model, self.seconds = model, 0.0
 
-    def __call__(self, *args):  # type: ignore[no-untyped-def]
+    def probabilities(self, *args):  # type: ignore[no-untyped-def]
         start = time.perf_counter()
-        out = self.model(*args)
+        out = self.model.probabilities(*args)
         self.seconds += time.perf_counter() - start
         return out
 
@@ -170,7 +170,9 @@ def evaluate(args: argparse.Namespace, config: Config, torch_tagger: Tagger, ref
         tagger.batch_size = config.batch_size
     else:
         start = time.perf_counter()
-        model, _, _ = load_onnx(args.model, config.options, opt_level=config.opt_level)
+        model, _, _ = load_onnx(
+            args.model, config.options, threads=args.threads, opt_level=config.opt_level
+        )
         row.export_seconds = time.perf_counter() - start
         tagger = Tagger(model, torch_tagger.tokenizer, torch_tagger.meta, "cpu", config.batch_size)
     start = time.perf_counter()
@@ -223,13 +225,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.threads:
-        torch.set_num_threads(args.threads)  # OnnxModel takes torch's thread count
+        torch.set_num_threads(args.threads)  # and load_onnx(threads=...) for ONNX Runtime
     gold = [json.loads(line) for line in args.data.read_text(encoding="utf-8").splitlines()]
     data = {
         "test": [Article.from_text(r["text"], r["id"]) for r in gold],
         "speed": speed_articles(args.n),
     }
-    torch_tagger = Tagger.load(args.model, device="cpu")
+    torch_tagger = Tagger.load(args.model, device="cpu", backend="torch")
     rows: list[Row] = []
     ref = None
     chosen_configs = configs(args.sweep)

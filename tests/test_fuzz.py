@@ -88,7 +88,7 @@ def test_random_json_lines_one_record_each(tagger, tmp_path: Path, values, raw) 
     src = tmp_path / "feed.jsonl"
     src.write_bytes(b"\n".join(lines) + b"\n")
     items = list(read_inputs([str(src)]))
-    assert len(items) == len([line for line in lines if line.strip()])
+    assert len(items) == len([line for line in lines if line.strip(b" \t\r\n")])
     for fmt in ("jsonl", "csv", "parquet"):
         out = tmp_path / f"out.{fmt}"
         out.unlink(missing_ok=True)
