@@ -311,9 +311,16 @@ def _why(err: BaseException) -> str:
     return f"{type(err).__name__}: {err}"[:500]
 
 
-def _untagged(item: Item, lang: str | None = None, **reason: str | None) -> Record:
+def _untagged(
+    item: Item,
+    error: str | None = None,
+    skipped: str | None = None,
+    lang: str | None = None,
+    script: str | None = None,
+) -> Record:
     """The record of an article that is not tagged: the reason, and its input's fields."""
-    return Record(item.id, source=None, lang=lang, extra=dict(item.extra), **reason)
+    return Record(item.id, source=None, lang=lang, extra=dict(item.extra), script=script,
+                  error=error, skipped=skipped)  # fmt: skip
 
 
 def _prepare(item: Item, max_chars: int) -> tuple[Record | None, Any]:

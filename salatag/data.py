@@ -157,7 +157,7 @@ def compute_stats(splits: dict[str, list[Record]]) -> Stats:
     stats = Stats(Counter(), Counter(), Counter(), defaultdict(Counter), Counter())
     for split, records in splits.items():
         for r in records:
-            key = (split, r.source)
+            key = (split, r.source or "")
             stats.articles[key] += 1
             for p in r.paragraphs:
                 stats.paragraphs[key] += 1

@@ -160,7 +160,7 @@ def quote_errors_by_form(gold: Records, pred: Records) -> dict[str, dict[str, in
 
 def worst_errors(gold: Records, pred: Records, k: int = 40) -> list[dict[str, Any]]:
     """The most confident false positives and negatives, for the next annotation pass."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for g, p in pairs(gold, pred):
         for i, (gp, pp) in enumerate(zip(g.paragraphs, p.paragraphs, strict=True)):
             for label in SECTORS:

@@ -74,7 +74,7 @@ def _parts(label: str, source: Path, kind: str, cuts: list[tuple[int, dict]]) ->
         {"shard": f"{stem}-{key}-{pos:09d}", "kind": kind, "label": label, **how}
         for pos, how in cuts
     ]
-    total, seen = Counter(p["shard"] for p in parts), Counter()
+    total, seen = Counter(p["shard"] for p in parts), Counter[str]()
     for p in parts:
         p["part"], p["parts"] = seen[p["shard"]], total[p["shard"]]
         seen[p["shard"]] += 1
@@ -429,7 +429,10 @@ def run(
     started = not ray.is_initialized()
     local = started and not os.environ.get("RAY_ADDRESS")  # a fixed, one-machine cluster
     if started:
-        ray.init(**({"include_dashboard": False} if local else {}))
+        if local:
+            ray.init(include_dashboard=False)
+        else:
+            ray.init()
     try:
         gpus = _gpus(device, num_workers, cpus_per_worker, local)
         worker = {

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -160,7 +161,7 @@ def _save(fig: Any, path: Path) -> None:
     plt.close(fig)
 
 
-def write_figures(gold: Records, systems: dict[str, Records], metrics: dict[str, Any],
+def write_figures(gold: Records, systems: Mapping[str, Records], metrics: dict[str, Any],
                   out: Path) -> None:  # fmt: skip
     """F1 by label, PR curves, co-occurrence, reliability and quote forms, as PNGs."""
     import matplotlib

@@ -12,7 +12,7 @@ import bisect
 import re
 import unicodedata
 from array import array
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 CYRILLIC_KK = "аәбвгғдеёжзийкқлмнңоөпрстуұүфхһцчшщъыіьэюя"
@@ -50,7 +50,7 @@ class TextView:
         hi = bisect.bisect_left(self.starts, end)
         return (lo, hi) if hi > lo else (lo, lo)
 
-    def then(self, transform) -> TextView:  # type: ignore[no-untyped-def]
+    def then(self, transform: Callable[[str], TextView]) -> TextView:
         """Apply a transform to this view's text and compose the maps."""
         nxt: TextView = transform(self.text)
         starts = array("l", (self.starts[s] for s in nxt.starts))
