@@ -30,20 +30,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
-from collections import Counter
-from collections.abc import Iterator
-from itertools import islice
 from pathlib import Path
-from typing import Any
 
-from salatag.errors import SalatagError, SetupError, UsageError, exit_code, quiet, report
+from salatag.driver import check_args, parse_thresholds, run_local
+from salatag.errors import SalatagError, quiet, report
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MODEL = REPO_ROOT / "models" / "default"
-FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv"}
-FORMATS[".parquet"] = "parquet"
-CHUNK = 64  # articles read, length-sorted and tagged together: bounds memory
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -54,27 +47,6 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         if action.default not in (None, False, [], argparse.SUPPRESS) and action.option_strings:
             text += " (default: %(default)s)"
         return text
-
-
-def parse_thresholds(items: list[str]) -> dict[str, float]:
-    from salatag.labels import SECTORS
-
-    out = {}
-    for item in items:
-        label, _, value = item.partition("=")
-        if label not in SECTORS:
-            raise UsageError(
-                f"--threshold {item!r}: unknown sector {label!r} ({', '.join(SECTORS)})"
-            )
-        try:
-            out[label] = float(value)
-        except ValueError:
-            raise UsageError(
-                f"--threshold {item!r}: expected LABEL=NUMBER, e.g. water=0.4"
-            ) from None
-        if not 0 <= out[label] <= 1:
-            raise UsageError(f"--threshold {item!r}: must be between 0 and 1")
-    return out
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -138,138 +110,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     return parser
-
-
-def check_args(args: argparse.Namespace) -> None:
-    for name, least in (("batch_size", 1), ("max_chars", 1), ("num_workers", 1)):
-        if getattr(args, name) < least:
-            raise UsageError(f"--{name.replace('_', '-')} must be at least {least}")
-
-
-def output_format(args: argparse.Namespace) -> str:
-    fmt = args.format or FORMATS.get(args.out.suffix.lower())
-    if fmt is None:
-        raise UsageError(f"cannot tell the format of {args.out}; use --format")
-    return fmt
-
-
-def probe_output(out: Path) -> None:
-    """Fail on an output folder that cannot be written before the model is loaded."""
-    import tempfile
-
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out.parent):
-            pass
-    except OSError as err:
-        raise SetupError(f"cannot write {out}: {err.strerror or err}") from err
-
-
-def load_tagger(args: argparse.Namespace, thresholds: dict[str, float]) -> Any:
-    """The tagger; whatever breaks while loading it is a model error (exit 3)."""
-    from salatag.tagger import Tagger
-
-    try:
-        tagger = Tagger.load(
-            args.model, device=args.device, batch_size=args.batch_size, backend=args.backend
-        )
-    except SalatagError:
-        raise
-    except Exception as err:  # truncated weights, malformed JSON, no GPU, ...
-        raise SetupError(
-            f"cannot load the model in {args.model}: {type(err).__name__}: {err}".rstrip(": ")
-        ) from err
-    tagger.thresholds.update(thresholds)
-    return tagger
-
-
-def pending(items: Iterator[Any], done: list[str], journal: Path) -> Iterator[Any]:
-    """The items after the positions already done, checking those are the same inputs."""
-    for pos, item in enumerate(items):
-        if pos >= len(done):
-            yield item
-        elif item.id != done[pos]:
-            raise UsageError(
-                f"--resume: {journal} was made from other inputs (record {pos + 1} is "
-                f"{done[pos]!r}, input {pos + 1} is {item.id!r}); use --overwrite to start again"
-            )
-
-
-def print_summary(counts: Counter, reasons: Counter, ids: Counter, seconds: float) -> None:
-    total = counts["tagged"] + counts["skipped"] + counts["failed"]
-    done = counts["already done"]
-    print(
-        f"{total} articles in {seconds:.1f}s ({total / max(seconds, 1e-9):.1f}/s): "
-        f"{counts['tagged']} tagged ({counts['paragraphs']} paragraphs, {counts['quotes']} "
-        f"quotes), {counts['skipped']} skipped, {counts['failed']} failed"
-        + (f"; {done} already done" if done else ""),
-        file=sys.stderr,
-    )
-    for reason, n in reasons.most_common(10):
-        print(f"  {n:5d}  {reason}", file=sys.stderr)
-    if len(reasons) > 10:
-        print(f"  ... and {len(reasons) - 10} other reasons", file=sys.stderr)
-    dupes = [(rid, n) for rid, n in ids.most_common() if n > 1]
-    if dupes:
-        shown = ", ".join(f"{rid!r} ×{n}" for rid, n in dupes[:3])
-        print(
-            f"  {len(dupes)} id(s) occur more than once, each record kept: {shown}",
-            file=sys.stderr,
-        )
-
-
-def run_local(args: argparse.Namespace, thresholds: dict[str, float]) -> int:
-    from salatag.outputs import Writer, check_output
-
-    check_output(args.out, args.inputs, args.resume, args.overwrite)
-    fmt = output_format(args)
-    probe_output(args.out)
-    tagger = load_tagger(args, thresholds)
-
-    from salatag.batch import read_inputs, tag_batch, tally
-
-    writer = Writer(args.out, fmt, include_text=not args.no_text, resume=args.resume)
-    started = time.time()
-    done = list(writer.done_ids)
-    counts: Counter = Counter({"already done": len(done)})
-    reasons: Counter = Counter()
-    ids: Counter = Counter(done)
-    items = pending(read_inputs(args.inputs), done, writer.path)
-    bar = progress_bar()
-    try:
-        while chunk := list(islice(items, CHUNK)):
-            records = tag_batch(
-                tagger, chunk, include_text=not args.no_text, max_chars=args.max_chars
-            )
-            writer.write(records)
-            for r in records:
-                tally(r, counts, reasons)
-                ids[r["id"]] += 1
-            if bar is not None:
-                bar.update(len(records))
-    except KeyboardInterrupt:
-        print(
-            f"\ninterrupted: {len(writer.done_ids)} articles kept in {writer.path}; "
-            "rerun with --resume",
-            file=sys.stderr,
-        )
-        return 130
-    finally:
-        if bar is not None:
-            bar.close()
-    writer.close()
-    print_summary(counts, reasons, ids, time.time() - started)
-    print(f"wrote {args.out}", file=sys.stderr)
-    return exit_code(failed=counts["failed"])
-
-
-def progress_bar() -> Any:
-    """Our own bar, on a terminal only (logs and pipes get the summary alone)."""
-    if not sys.stderr.isatty():
-        return None
-    from tqdm import tqdm
-
-    return tqdm(unit=" articles", desc="tagging")
 
 
 def main(argv: list[str] | None = None) -> int:

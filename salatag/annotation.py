@@ -159,7 +159,8 @@ def compile_authored(path: Path) -> Record:
     ann = parse_ann(path.read_text(encoding="utf-8"), str(path))
     rid = ann.meta.get("id") or path.stem
     text = "\n".join(ann.lines)
-    starts, pos = [], 0
+    starts: list[int] = []
+    pos = 0
     for line in ann.lines:
         if line != line.strip() or not line:
             raise AnnotationError(f"{path}: paragraph {len(starts)} is blank or has edge spaces")

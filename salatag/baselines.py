@@ -11,13 +11,13 @@ All return predictions in the record format, so `salatag.metrics` scores them.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import numpy as np
 
 from salatag.article import Article
 from salatag.labels import SECTORS
 from salatag.metrics import tune_thresholds
+from salatag.records import Paragraph, Quote, Record
 
 # Stems from the guidelines' cue column, plus their obvious inflectional relatives.
 KEYWORDS: dict[str, list[str]] = {
@@ -111,38 +111,23 @@ def keyword_sectors(view_text: str) -> list[str]:
     return out
 
 
-def _paragraph_record(
+def _predicted(
     article: Article, sectors: list[list[str]], scores: list[dict[str, float]] | None = None
-) -> list[dict[str, Any]]:
-    out = []
+) -> Record:
+    """A baseline's record: its sectors (none on chrome lines) and the rule quotes."""
+    paragraphs = []
     for i, p in enumerate(article.paragraphs):
         labels = [] if p.chrome else sectors[i]
         score = scores[i] if scores else {lab: float(lab in labels) for lab in SECTORS}
-        out.append(
-            {
-                "start": p.start,
-                "end": p.end,
-                "body": not p.chrome,
-                "sectors": labels,
-                "scores": score,
-            }
-        )
-    return out
+        paragraphs.append(Paragraph(p.start, p.end, not p.chrome, labels, score))
+    return Record(article.id, article.text, paragraphs, rule_quotes(article), source=None)
 
 
-def keyword_predict(articles: list[Article]) -> list[dict[str, Any]]:
-    preds = []
-    for a in articles:
-        sectors = [keyword_sectors(a.paragraph_view(i)) for i in range(len(a.paragraphs))]
-        preds.append(
-            {
-                "id": a.id,
-                "text": a.text,
-                "paragraphs": _paragraph_record(a, sectors),
-                "quotes": rule_quotes(a),
-            }
-        )
-    return preds
+def keyword_predict(articles: list[Article]) -> list[Record]:
+    return [
+        _predicted(a, [keyword_sectors(a.paragraph_view(i)) for i in range(len(a.paragraphs))])
+        for a in articles
+    ]
 
 
 class TfidfBaseline:
@@ -176,19 +161,19 @@ class TfidfBaseline:
         self.thresholds = dict.fromkeys(SECTORS, 0.5)
 
     @staticmethod
-    def _rows(records: list[dict], articles: list[Article]) -> tuple[list[str], np.ndarray]:
+    def _rows(records: list[Record], articles: list[Article]) -> tuple[list[str], np.ndarray]:
         texts, labels = [], []
         for r, a in zip(records, articles, strict=True):
-            for i, p in enumerate(r["paragraphs"]):
+            for i, p in enumerate(r.paragraphs):
                 texts.append(a.paragraph_view(i))
-                labels.append([label in p["sectors"] for label in SECTORS])
+                labels.append([label in p.sectors for label in SECTORS])
         return texts, np.array(labels, dtype=int)
 
     def fit(
         self,
-        records: list[dict],
+        records: list[Record],
         articles: list[Article],
-        dev: list[dict],
+        dev: list[Record],
         dev_articles: list[Article],
     ) -> TfidfBaseline:
         texts, y = self._rows(records, articles)
@@ -196,21 +181,14 @@ class TfidfBaseline:
         self.thresholds = tune_thresholds(dev, self.predict(dev_articles))
         return self
 
-    def predict(self, articles: list[Article]) -> list[dict[str, Any]]:
+    def predict(self, articles: list[Article]) -> list[Record]:
         preds = []
         for a in articles:
             views = [a.paragraph_view(i) for i in range(len(a.paragraphs))]
             probs = self.pipeline.predict_proba(views) if views else np.zeros((0, len(SECTORS)))
             scores = [{lab: float(row[j]) for j, lab in enumerate(SECTORS)} for row in probs]
             sectors = [[lab for lab in SECTORS if s[lab] >= self.thresholds[lab]] for s in scores]
-            preds.append(
-                {
-                    "id": a.id,
-                    "text": a.text,
-                    "paragraphs": _paragraph_record(a, sectors, scores),
-                    "quotes": rule_quotes(a),
-                }
-            )
+            preds.append(_predicted(a, sectors, scores))
         return preds
 
 
@@ -223,9 +201,9 @@ _FIRST_PERSON = re.compile(
 )
 
 
-def rule_quotes(article: Article) -> list[dict[str, Any]]:
+def rule_quotes(article: Article) -> list[Quote]:
     """Quotes by surface rules on the view; spans map back to the original text."""
-    quotes = []
+    quotes: list[Quote] = []
     for i, p in enumerate(article.paragraphs):
         if p.chrome:
             continue
@@ -244,6 +222,6 @@ def rule_quotes(article: Article) -> list[dict[str, Any]]:
             start, end = article.to_source(p.view_start + a, p.view_start + b)
             while end > start and article.text[end - 1] in " ,–":
                 end -= 1
-            if end > start and not any(q["start"] < end and start < q["end"] for q in quotes):
-                quotes.append({"start": start, "end": end, "speaker": None})
+            if end > start and not any(q.start < end and start < q.end for q in quotes):
+                quotes.append(Quote(start, end))
     return quotes

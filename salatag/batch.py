@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from salatag.article import ArticleError, decode_article
+from salatag.records import Record
 
 if TYPE_CHECKING:
     from salatag.tagger import Tagger
@@ -313,37 +314,46 @@ def _why(err: BaseException) -> str:
     return f"{type(err).__name__}: {err}"[:500]
 
 
-def _prepare(item: Item, max_chars: int) -> tuple[dict[str, Any] | None, Any]:
+def _untagged(
+    item: Item,
+    error: str | None = None,
+    skipped: str | None = None,
+    lang: str | None = None,
+    script: str | None = None,
+) -> Record:
+    """The record of an article that is not tagged: the reason, and its input's fields."""
+    return Record(item.id, source=None, lang=lang, extra=dict(item.extra), script=script,
+                  error=error, skipped=skipped)  # fmt: skip
+
+
+def _prepare(item: Item, max_chars: int) -> tuple[Record | None, Any]:
     """(a finished record, None) for items that are not tagged, else (None, article)."""
     from salatag.article import Article
 
-    base = {"id": item.id, **item.extra}
     if item.error:
-        return base | {"error": item.error}, None
+        return _untagged(item, error=item.error), None
     if not item.text or not item.text.strip():
-        return base | {"skipped": "empty"}, None
+        return _untagged(item, skipped="empty"), None
     if len(item.text) > max_chars:
-        return base | {"skipped": f"too long ({len(item.text)} characters > {max_chars})"}, None
+        why = f"too long ({len(item.text)} characters > {max_chars})"
+        return _untagged(item, skipped=why), None
     try:
         item.text.encode("utf-8")
     except UnicodeEncodeError as err:
-        return base | {
-            "error": f"the text holds a lone surrogate at character {err.start} (not valid Unicode)"
-        }, None
+        why = f"the text holds a lone surrogate at character {err.start} (not valid Unicode)"
+        return _untagged(item, error=why), None
     try:
         article = Article.from_text(item.text, item.id)
     except Exception as err:  # a bug on odd input must not stop the run
-        return base | {"error": f"could not read the article ({_why(err)})"}, None
-    if article.lang.lang not in ("kk", "unknown"):
-        return base | {
-            "skipped": f"not Kazakh (detected {article.lang.lang})",
-            "lang": article.lang.lang,
-            "script": article.lang.script,
-        }, None
+        return _untagged(item, error=f"could not read the article ({_why(err)})"), None
+    lang = article.lang.lang
+    if lang not in ("kk", "unknown"):
+        why = f"not Kazakh (detected {lang})"
+        return _untagged(item, skipped=why, lang=lang, script=article.lang.script), None
     return None, article
 
 
-def _tag_all(tagger: Tagger, articles: list[Any], include_text: bool) -> list[dict | str]:
+def _tag_all(tagger: Tagger, articles: list[Any], include_text: bool) -> list[Record | str]:
     """Records for the articles; if the batch fails, each article alone, so only the
     culprit fails (its entry is then the reason, a string)."""
     try:
@@ -356,42 +366,42 @@ def _tag_all(tagger: Tagger, articles: list[Any], include_text: bool) -> list[di
 
 def tag_batch(
     tagger: Tagger, items: list[Item], include_text: bool = True, max_chars: int = MAX_CHARS
-) -> list[dict[str, Any]]:
+) -> list[Record]:
     """One record per item, in order: tagged, or with a `skipped` or `error` reason."""
-    results: dict[int, dict[str, Any]] = {}
+    results: dict[int, Record] = {}
     articles: list[tuple[int, Any]] = []
     for i, item in enumerate(items):
         try:
             record, article = _prepare(item, max_chars)
         except Exception as err:
-            record, article = {"id": item.id, "error": f"could not read it ({_why(err)})"}, None
+            record, article = _untagged(item, error=f"could not read it ({_why(err)})"), None
         if record is not None:
             results[i] = record
         else:
             articles.append((i, article))
     if articles:
         tagged = _tag_all(tagger, [a for _, a in articles], include_text)
-        for (i, _), record in zip(articles, tagged, strict=True):
-            extra = items[i].extra
-            if isinstance(record, str):
-                results[i] = {"id": items[i].id, **extra, "error": record}
+        for (i, _), result in zip(articles, tagged, strict=True):
+            if isinstance(result, str):
+                results[i] = _untagged(items[i], error=result)
             else:
-                results[i] = {**record, **extra}
+                result.extra = dict(items[i].extra)
+                results[i] = result
     return [results[i] for i in range(len(items))]
 
 
-def tally(record: dict[str, Any], counts: Counter, reasons: Counter) -> None:
+def tally(record: Record, counts: Counter, reasons: Counter) -> None:
     """Count one output record for the end-of-run summary, the same in every driver."""
-    if "error" in record:
+    if record.error is not None:
         counts["failed"] += 1
-        reasons[f"failed: {record['error']}"] += 1
-    elif "skipped" in record:
+        reasons[f"failed: {record.error}"] += 1
+    elif record.skipped is not None:
         counts["skipped"] += 1
-        reasons[f"skipped: {record['skipped'].split(' (')[0]}"] += 1
+        reasons[f"skipped: {record.skipped.split(' (')[0]}"] += 1
     else:
         counts["tagged"] += 1
-        counts["paragraphs"] += len(record["paragraphs"])
-        counts["quotes"] += len(record["quotes"])
+        counts["paragraphs"] += len(record.paragraphs)
+        counts["quotes"] += len(record.quotes)
 
 
 from salatag.outputs import Writer, write_parquet  # noqa: E402  (re-exported for drivers)

@@ -8,6 +8,7 @@ should be a valid integer`), raised before any model is loaded.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -163,7 +164,7 @@ def _set(tree: dict[str, Any], dotted: str, raw: str) -> None:
     node[keys[-1]] = yaml.safe_load(raw) if raw != "" else None
 
 
-def load_config(path: Path | str | None, overrides: list[str] = ()) -> TrainConfig:
+def load_config(path: Path | str | None, overrides: Sequence[str] = ()) -> TrainConfig:
     """Read a YAML config and apply `key.sub=value` overrides, validating all of it."""
     tree: dict[str, Any] = {}
     if path is not None:

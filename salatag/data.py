@@ -26,7 +26,7 @@ from salatag.annotation import ANNOTATIONS_DIR, AnnotationError, compile_authore
 from salatag.corpus import REPO_ROOT, CorpusError, holdout_urls, kazinform_articles
 from salatag.errors import InputError
 from salatag.labels import SECTORS
-from salatag.records import Record, read_records, write_records
+from salatag.records import Record, quote_tokens, read_records, write_records
 from salatag.validate import check_record
 
 AUTHORED_DIR = REPO_ROOT / "data" / "authored"
@@ -157,7 +157,7 @@ def compute_stats(splits: dict[str, list[Record]]) -> Stats:
     stats = Stats(Counter(), Counter(), Counter(), defaultdict(Counter), Counter())
     for split, records in splits.items():
         for r in records:
-            key = (split, r.source)
+            key = (split, r.source or "")
             stats.articles[key] += 1
             for p in r.paragraphs:
                 stats.paragraphs[key] += 1
@@ -200,14 +200,6 @@ def stats_markdown(splits: dict[str, list[Record]]) -> str:
     return "\n".join(rows)
 
 
-def _quote_tokens(record: Record) -> list[bool]:
-    """Per whitespace token of the text: inside a quote or not."""
-    inside = []
-    for m in re.finditer(r"\S+", record.text):
-        inside.append(any(q.start < m.end() and m.start() < q.end for q in record.quotes))
-    return inside
-
-
 def agreement_markdown(first: str = "kazinform", second: str = "kazinform-agreement") -> str:
     """Cohen's kappa per label between two passes over the same articles."""
 
@@ -244,13 +236,13 @@ def _kappa_table(a: list[Record], b: list[Record], what: str) -> str:
         agree = any(x) or any(y)
         kappa = cohen_kappa_score(x, y) if agree and x != y else (1.0 if agree else float("nan"))
         rows.append(f"| {label} | {kappa:.3f} | {sum(x)} / {sum(y)} |")
-    tx = [t for r in a for t in _quote_tokens(r)]
-    ty = [t for r in b for t in _quote_tokens(r)]
+    tx = [t for r in a for t in quote_tokens(r.text, r.quotes)]
+    ty = [t for r in b for t in quote_tokens(r.text, r.quotes)]
     rows.append(
         f"| quote tokens | {cohen_kappa_score(tx, ty):.3f} | {sum(tx)} / {sum(ty)} "
         f"(token F1 {f1_score(tx, ty):.3f}) |"
     )
-    spans = quote_metrics([r.to_dict() for r in a], [r.to_dict() for r in b])
+    spans = quote_metrics(a, b)
     rows += [
         "",
         f"Quote spans: {spans['gold_quotes']} / {spans['predicted_quotes']}; span F1 "

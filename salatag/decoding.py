@@ -526,8 +526,8 @@ def attribution_speaker(text: str, span: Span) -> tuple[int, int] | None:
     line_end = _line_bounds(text, max(span.end - 1, span.start))[1]
     m = _ATTRIBUTION_AFTER.match(text, span.end, line_end)
     if m is None and line_end < len(text) and not text[span.end : line_end].strip(' .,»”"!?…'):
-        head = re.compile(r"\s*" + _DASH + r"?\s*").match(text, line_end + 1)
-        m = _ATTRIBUTION_AFTER.match(text, head.end() if head else line_end + 1)
+        lead = re.compile(r"\s*" + _DASH + r"?\s*").match(text, line_end + 1)
+        m = _ATTRIBUTION_AFTER.match(text, lead.end() if lead else line_end + 1)
     if m is not None:
         rest_start, rest_end = m.span("rest")
         if not text[rest_start:rest_end].strip() and rest_end < len(text):
@@ -536,9 +536,9 @@ def attribution_speaker(text: str, span: Span) -> tuple[int, int] | None:
         if first and first.group("w").lower() in _PRONOUNS:  # `деді ол … Weekly басылымына`
             return rest_start + first.start("w"), rest_start + first.end("w")
         found = name_span(text, rest_start, rest_end)
-        word = text[found[0] : found[1]] if found else ""
-        head = word.split()[0] if word.split() else word  # `уәде берді` is no speaker
-        if found and (is_pronoun(word) or not _NOT_SPEAKER.match(head)):
+        named = text[found[0] : found[1]] if found else ""
+        head = named.split()[0] if named.split() else named  # `уәде берді` is no speaker
+        if found and (is_pronoun(named) or not _NOT_SPEAKER.match(head)):
             return found
     return _lead_in_speaker(text, span)
 
@@ -607,7 +607,9 @@ def speech_speaker(article: Any, before: int) -> str | None:
 def is_pronoun(name: str | None) -> bool:
     from salatag.text import normalize
 
-    return bool(name) and normalize(name.strip().lower(), transliterate=True).text in _PRONOUNS
+    if not name:
+        return False
+    return normalize(name.strip().lower(), transliterate=True).text in _PRONOUNS
 
 
 def model_speaker(text: str, speakers: list[Span], q: Span) -> tuple[int, int] | None:

@@ -29,14 +29,16 @@ from salatag.data import quote_form
 from salatag.errors import InputError, SalatagError, report
 from salatag.labels import SECTORS
 from salatag.metrics import (
-    _inside,
-    _overlaps,
+    Records,
     body_accuracy,
+    half_overlap,
+    match_quotes,
+    pairs,
     quote_metrics,
     sector_arrays,
     sector_metrics,
 )
-from salatag.records import read_records
+from salatag.records import Record, quote_tokens, read_records
 from salatag.validate import validate_files
 
 FLOORS = REPO_ROOT / "configs" / "floors.yaml"
@@ -68,27 +70,19 @@ class Counts:
     span: np.ndarray  # (articles, 3): overlap-matched, predicted, gold
 
 
-def article_counts(gold: list[dict], pred: list[dict]) -> Counts:
+def article_counts(gold: Records, pred: Records) -> Counts:
     sector = np.zeros((len(gold), len(SECTORS), 3))
     token = np.zeros((len(gold), 3))
     span = np.zeros((len(gold), 3))
-    for a, (g, p) in enumerate(zip(gold, pred, strict=True)):
+    for a, (g, p) in enumerate(pairs(gold, pred)):
         y, yhat, _ = sector_arrays([g], [p])
         if len(y):
             sector[a, :, 0] = (y & yhat).sum(0)
             sector[a, :, 1] = (~y & yhat).sum(0)
             sector[a, :, 2] = (y & ~yhat).sum(0)
-        gi, pi = _inside(g["text"], g["quotes"]), _inside(g["text"], p["quotes"])
+        gi, pi = quote_tokens(g.text, g.quotes), quote_tokens(g.text, p.quotes)
         token[a] = [sum(x and z for x, z in zip(gi, pi, strict=True)), sum(pi), sum(gi)]
-        matched, used = 0, set()
-        for q in p["quotes"]:
-            hit = next(
-                (i for i, gq in enumerate(g["quotes"]) if i not in used and _overlaps(q, gq)), None
-            )
-            if hit is not None:
-                used.add(hit)
-                matched += 1
-        span[a] = [matched, len(p["quotes"]), len(g["quotes"])]
+        span[a] = [len(match_quotes(g.quotes, p.quotes)), len(p.quotes), len(g.quotes)]
     return Counts(sector, token, span)
 
 
@@ -120,7 +114,7 @@ def bootstrap(counts: Counts, n: int = 1000, seed: int = 13) -> dict[str, list[f
     }
 
 
-def score(gold: list[dict], pred: list[dict], n_boot: int) -> dict[str, Any]:
+def score(gold: Records, pred: Records, n_boot: int) -> dict[str, Any]:
     sectors = sector_metrics(gold, pred)
     quotes = quote_metrics(gold, pred)
     out = {
@@ -139,12 +133,12 @@ def score(gold: list[dict], pred: list[dict], n_boot: int) -> dict[str, Any]:
     return out
 
 
-def score_parts(gold: list[dict], systems: dict[str, list[dict]]) -> dict[str, Any]:
+def score_parts(gold: list[Record], systems: dict[str, list[Record]]) -> dict[str, Any]:
     """The same scores on each source apart (Kazinform Latin-script articles, KazNERD
     Cyrillic sentences), so one part cannot hide the other."""
     parts: dict[str, Any] = {}
-    for source in sorted({g.get("source", "") for g in gold}):
-        keep = [i for i, g in enumerate(gold) if g.get("source", "") == source]
+    for source in sorted({g.source or "" for g in gold}):
+        keep = [i for i, g in enumerate(gold) if (g.source or "") == source]
         parts[source] = {
             name: score([gold[i] for i in keep], [pred[i] for i in keep], 0)
             for name, pred in systems.items()
@@ -152,26 +146,26 @@ def score_parts(gold: list[dict], systems: dict[str, list[dict]]) -> dict[str, A
     return parts
 
 
-def quote_errors_by_form(gold: list[dict], pred: list[dict]) -> dict[str, dict[str, int]]:
+def quote_errors_by_form(gold: Records, pred: Records) -> dict[str, dict[str, int]]:
     """Gold quotes found (≥ 50 % overlap) or missed, by how they are marked."""
     out: dict[str, dict[str, int]] = {}
-    for g, p in zip(gold, pred, strict=True):
-        for q in g["quotes"]:
-            form = quote_form(g["text"], q["start"], q["end"])
-            found = any(_overlaps(q, pq) for pq in p["quotes"])
+    for g, p in pairs(gold, pred):
+        for q in g.quotes:
+            form = quote_form(g.text, q.start, q.end)
+            found = any(half_overlap(q, pq) for pq in p.quotes)
             row = out.setdefault(form, {"found": 0, "missed": 0})
             row["found" if found else "missed"] += 1
     return out
 
 
-def worst_errors(gold: list[dict], pred: list[dict], k: int = 40) -> list[dict[str, Any]]:
+def worst_errors(gold: Records, pred: Records, k: int = 40) -> list[dict[str, Any]]:
     """The most confident false positives and negatives, for the next annotation pass."""
-    rows = []
-    for g, p in zip(gold, pred, strict=True):
-        for i, (gp, pp) in enumerate(zip(g["paragraphs"], p["paragraphs"], strict=True)):
+    rows: list[dict[str, Any]] = []
+    for g, p in pairs(gold, pred):
+        for i, (gp, pp) in enumerate(zip(g.paragraphs, p.paragraphs, strict=True)):
             for label in SECTORS:
-                s = pp.get("scores", {}).get(label, 0.0)
-                gold_has, pred_has = label in gp["sectors"], label in pp["sectors"]
+                s = (pp.scores or {}).get(label, 0.0)
+                gold_has, pred_has = label in gp.sectors, label in pp.sectors
                 if gold_has != pred_has:
                     kind = "false_negative" if gold_has else "false_positive"
                     rows.append(
@@ -179,9 +173,9 @@ def worst_errors(gold: list[dict], pred: list[dict], k: int = 40) -> list[dict[s
                             "kind": kind,
                             "label": label,
                             "score": s,
-                            "id": g["id"],
+                            "id": g.id,
                             "paragraph": i,
-                            "text": g["text"][gp["start"] : gp["end"]],
+                            "text": g.span(gp),
                             "margin": abs(s - 0.5),
                         }
                     )
@@ -208,21 +202,20 @@ def evaluate(
     if problems:
         listed = "\n  ".join(str(p) for p in problems[:10])
         raise InputError(f"--data {data}: {len(problems)} problem(s), fix them first:\n  {listed}")
-    gold = [r.to_dict() for r in read_records(data)]
-    articles = [Article.from_text(g["text"], g["id"]) for g in gold]
+    gold = list(read_records(data))
+    articles = [Article.from_text(g.text, g.id) for g in gold]
     tagger = Tagger.load(model_dir, device=device)
     pred = tagger.tag(articles)
     systems = {"salatag": pred}
     if baselines:
         systems["keywords"] = keyword_predict(articles)
         if train and dev and train.exists() and dev.exists():
-            tr = [r.to_dict() for r in read_records(train)]
-            dv = [r.to_dict() for r in read_records(dev)]
+            tr, dv = list(read_records(train)), list(read_records(dev))
             tfidf = TfidfBaseline().fit(
                 tr,
-                [Article.from_text(r["text"]) for r in tr],
+                [Article.from_text(r.text) for r in tr],
                 dv,
-                [Article.from_text(r["text"]) for r in dv],
+                [Article.from_text(r.text) for r in dv],
             )
             systems["tfidf"] = tfidf.predict(articles)
     metrics: dict[str, Any] = {
@@ -230,8 +223,8 @@ def evaluate(
             "path": shown(data),
             "sha256": sha256_file(data),
             "articles": len(gold),
-            "paragraphs": sum(len(g["paragraphs"]) for g in gold),
-            "quotes": sum(len(g["quotes"]) for g in gold),
+            "paragraphs": sum(len(g.paragraphs) for g in gold),
+            "quotes": sum(len(g.quotes) for g in gold),
         },
         "model": {
             "path": shown(model_dir),

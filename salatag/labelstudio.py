@@ -113,7 +113,8 @@ def record_to_task(record: dict[str, Any], n: int, model_version: str) -> dict[s
 
 def export_tasks(records: Iterable[dict[str, Any]], model_version: str) -> tuple[list, int]:
     """(tasks, records left out): skipped and failed records have nothing to correct."""
-    tasks, left_out = [], 0
+    tasks: list[dict[str, Any]] = []
+    left_out = 0
     for record in records:
         if "paragraphs" not in record or "text" not in record:
             left_out += 1

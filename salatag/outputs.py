@@ -21,6 +21,7 @@ from typing import Any
 
 from salatag.errors import SetupError, UsageError
 from salatag.labels import SECTORS
+from salatag.records import Record, overlaps
 
 CSV_FIELDS = [
     "id",
@@ -159,15 +160,18 @@ class Writer:
                     fh.write(_dumps(record))
         os.replace(tmp, self.path)
 
-    def write(self, records: list[dict[str, Any]]) -> None:
-        """One write and an fsync per batch: a kill loses at most this batch."""
+    def write(self, records: list[Record] | list[dict[str, Any]]) -> None:
+        """One write and an fsync per batch: a kill loses at most this batch.
+
+        Records, or their JSON form (written as it is)."""
+        lines = [r.to_dict() if isinstance(r, Record) else r for r in records]
         try:
-            self.fh.write(b"".join(_dumps(r) for r in records))
+            self.fh.write(b"".join(_dumps(r) for r in lines))
             self.fh.flush()
             os.fsync(self.fh.fileno())
         except OSError as err:
             raise OutputError(f"cannot write {self.path}: {err.strerror or err}") from err
-        self.done_ids.extend(r["id"] for r in records)
+        self.done_ids.extend(r["id"] for r in lines)
 
     def close(self) -> None:
         """Make the journal the output: renamed, or converted beside it and renamed."""
@@ -188,29 +192,26 @@ class Writer:
 # --- CSV: one row per paragraph ----------------------------------------------------------
 
 
-def csv_rows(record: dict[str, Any], include_text: bool) -> list[dict[str, Any]]:
+def csv_rows(record: Record, include_text: bool) -> list[dict[str, Any]]:
     """The rows of one article: one per paragraph, or one row saying why there are none."""
-    status = record.get("error") or record.get("skipped") or "ok"
-    if not record.get("paragraphs"):
-        return [{"id": record["id"], "status": status, "lang": record.get("lang")}]
+    if not record.paragraphs:
+        return [{"id": record.id, "status": record.status, "lang": record.lang}]
     rows = []
-    text = record.get("text", "")
-    for i, p in enumerate(record["paragraphs"]):
-        inside = sum(1 for q in record["quotes"] if q["start"] < p["end"] and p["start"] < q["end"])
+    for i, p in enumerate(record.paragraphs):
         row = {
-            "id": record["id"],
+            "id": record.id,
             "paragraph": i,
-            "start": p["start"],
-            "end": p["end"],
-            "body": p["body"],
-            "sectors": " ".join(p["sectors"]),
-            "quotes": inside,
-            "lang": record.get("lang"),
-            "status": status,
+            "start": p.start,
+            "end": p.end,
+            "body": p.body,
+            "sectors": " ".join(p.sectors),
+            "quotes": sum(1 for q in record.quotes if overlaps(q, p)),
+            "lang": record.lang,
+            "status": record.status,
         }
-        row.update({f"score_{s}": p["scores"][s] for s in SECTORS})
-        if include_text and text:
-            row["text"] = text[p["start"] : p["end"]]
+        row.update({f"score_{s}": (p.scores or {}).get(s) for s in SECTORS})
+        if include_text and record.text:
+            row["text"] = record.span(p)
         rows.append(row)
     return rows
 
@@ -223,7 +224,8 @@ def write_csv(journal: Path, out: Path, include_text: bool) -> None:
         writer = csv.DictWriter(fh, fields, extrasaction="ignore")
         writer.writeheader()
         for record in journal_records(journal):
-            writer.writerows(record.get(CSV_ROWS) or csv_rows(record, include_text))
+            rows = record.get(CSV_ROWS) or csv_rows(Record.from_dict(record), include_text)
+            writer.writerows(rows)
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, out)

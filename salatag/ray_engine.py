@@ -51,7 +51,9 @@ from salatag.batch import (
     txt_files,
     write_parquet,
 )
-from salatag.errors import SalatagError, SetupError, UsageError
+from salatag.driver import load_tagger, model_error, output_format, print_summary
+from salatag.errors import SalatagError, UsageError, exit_code
+from salatag.records import Record
 
 ROWS_PER_SHARD = 1000  # articles per output file: what a killed job can lose at most
 ARTICLES_PER_BATCH = 16  # articles per `tag_batch` call: small enough to balance workers
@@ -72,7 +74,7 @@ def _parts(label: str, source: Path, kind: str, cuts: list[tuple[int, dict]]) ->
         {"shard": f"{stem}-{key}-{pos:09d}", "kind": kind, "label": label, **how}
         for pos, how in cuts
     ]
-    total, seen = Counter(p["shard"] for p in parts), Counter()
+    total, seen = Counter(p["shard"] for p in parts), Counter[str]()
     for p in parts:
         p["part"], p["parts"] = seen[p["shard"]], total[p["shard"]]
         seen[p["shard"]] += 1
@@ -241,12 +243,9 @@ class TagWorker:
     ) -> None:
         import torch
 
-        from salatag.tagger import Tagger
-
         if threads:  # one worker per core scales; each using every core fights the others
             torch.set_num_threads(threads)
-        self.tagger = Tagger.load(model, device=device, batch_size=batch_size, backend=backend)
-        self.tagger.thresholds.update(thresholds)
+        self.tagger = load_tagger(model, thresholds, device, batch_size, backend)
         self.include_text, self.max_chars = include_text, max_chars
 
     def __call__(self, batch: Any) -> Any:
@@ -261,10 +260,13 @@ class TagWorker:
         tagged = iter(records)
         columns = {k: [r[k] for r in rows] for k in ("shard", "part", "parts", "seq", "total")}
         columns["record"] = [  # placeholders of empty parts pass through untagged
-            json.dumps(next(tagged), ensure_ascii=False, default=str) if r["seq"] >= 0 else ""
-            for r in rows
+            _json(next(tagged).to_dict()) if r["seq"] >= 0 else "" for r in rows
         ]
         return pa.table(columns)
+
+
+def _json(record: dict[str, Any]) -> str:
+    return json.dumps(record, ensure_ascii=False, default=str)
 
 
 # --- on the driver ----------------------------------------------------------------------
@@ -292,6 +294,92 @@ def write_shard(path: Path, lines: list[str], fmt: str) -> None:
         os.replace(tmp, path)
 
 
+def _todo_parts(
+    inputs: list[str], out_dir: Path, fmt: str, rows_per_shard: int, articles_per_batch: int
+) -> tuple[list[str], list[str], list[dict]]:
+    """All shards, those still to write (their half-written files removed), their parts."""
+    parts = plan_parts(inputs, rows_per_shard, articles_per_batch)
+    shards = list(dict.fromkeys(p["shard"] for p in parts))
+    todo = [s for s in shards if not shard_path(out_dir, s, fmt).exists()]
+    for s in todo:  # a killed job's half-written files: redone from the start
+        for tmp in _temporary(shard_path(out_dir, s, fmt)):
+            tmp.unlink(missing_ok=True)
+    return shards, todo, [p for p in parts if p["shard"] in set(todo)]
+
+
+def _gpus(device: str, num_workers: int, cpus_per_worker: float, local: bool) -> int:
+    """1 if the workers run on GPUs; a local cluster too small for the pool is refused."""
+    import ray
+
+    have = ray.cluster_resources()
+    gpus = 1 if device == "cuda" or (device == "auto" and have.get("GPU", 0) >= 1) else 0
+    need, kind = (num_workers, "GPU") if gpus else (num_workers * cpus_per_worker, "CPU")
+    if local and need > have.get(kind, 0):  # the pool would wait forever for its actors
+        raise UsageError(
+            f"--num-workers {num_workers} needs {need:g} {kind}s, this machine has "
+            f"{have.get(kind, 0):g}"
+        )
+    return gpus
+
+
+def _tagged_rows(
+    parts: list[dict], worker: dict[str, Any], num_workers: int, per_batch: int, cpus: float
+) -> Any:
+    """The Ray Data pipeline: parts read by a few tasks, tagged by a pool of actors."""
+    import ray.data
+
+    specs = [{"part": json.dumps(p)} for p in parts]
+    try:  # one block per part: each is read by its own task
+        part_list = ray.data.from_items(specs, override_num_blocks=len(specs))
+    except TypeError:  # Ray before 2.10
+        part_list = ray.data.from_items(specs, parallelism=len(specs))
+    # reading is light: no CPU reserved for it, or actors holding every core would
+    # starve it (a deadlock); a few tasks at a time, so that it does not run far ahead
+    items = part_list.flat_map(
+        _read_part, num_cpus=0, compute=ray.data.TaskPoolStrategy(size=num_workers + 1)
+    )
+    gpus = 1 if worker["device"] == "cuda" else 0
+    return items.map_batches(
+        TagWorker,
+        fn_constructor_kwargs=worker,
+        batch_size=per_batch,
+        batch_format="pyarrow",
+        compute=ray.data.ActorPoolStrategy(size=num_workers),
+        num_cpus=cpus,
+        num_gpus=gpus,
+    )
+
+
+def _write_shards(
+    tagged: Any, out_dir: Path, fmt: str, summary: dict[str, Any], began: float
+) -> int:
+    """Records arrive in any order: kept per shard and part until the shard is whole,
+    then written in input order. Returns how many shards were written."""
+    pending: dict[str, dict[int, list[tuple[int, str]]]] = {}
+    complete: dict[str, set[int]] = {}
+    written = 0
+    for row in tagged.iter_rows():
+        if summary["first_record_s"] is None:
+            summary["first_record_s"] = time.time() - began
+        name = row["shard"]
+        buffer = pending.setdefault(name, {}).setdefault(row["part"], [])
+        if row["seq"] >= 0:
+            buffer.append((row["seq"], row["record"]))
+            record = Record.from_dict(json.loads(row["record"]))
+            tally(record, summary["counts"], summary["reasons"])
+        if len(buffer) == row["total"]:
+            complete.setdefault(name, set()).add(row["part"])
+        if len(complete.get(name, ())) == row["parts"]:  # in input order, then to disk
+            by_part = pending.pop(name)
+            lines = [line for p in sorted(by_part) for _, line in sorted(by_part[p])]
+            write_shard(shard_path(out_dir, name, fmt), lines, fmt)
+            del complete[name]
+            written += 1
+    if pending:
+        raise RuntimeError(f"shard(s) incomplete: {sorted(pending)}")
+    return written
+
+
 def run(
     inputs: list[str],
     out_dir: Path,
@@ -315,7 +403,6 @@ def run(
     a local one (and stops it again at the end).
     """
     import ray
-    import ray.data
 
     from salatag.model import read_meta
 
@@ -325,15 +412,9 @@ def run(
     except SalatagError:
         raise
     except Exception as err:  # malformed salatag.json
-        raise SetupError(f"cannot load the model in {model}: {type(err).__name__}: {err}") from err
+        raise model_error(model, err) from err
     out_dir.mkdir(parents=True, exist_ok=True)
-    parts = plan_parts(inputs, rows_per_shard, articles_per_batch)
-    shards = list(dict.fromkeys(p["shard"] for p in parts))
-    todo = [s for s in shards if not shard_path(out_dir, s, fmt).exists()]
-    for s in todo:  # a killed job's half-written files: redone from the start
-        for tmp in _temporary(shard_path(out_dir, s, fmt)):
-            tmp.unlink(missing_ok=True)
-    parts = [p for p in parts if p["shard"] in set(todo)]
+    shards, todo, parts = _todo_parts(inputs, out_dir, fmt, rows_per_shard, articles_per_batch)
     summary: dict[str, Any] = {
         "shards": len(shards),
         "done_before": len(shards) - len(todo),
@@ -348,66 +429,26 @@ def run(
     started = not ray.is_initialized()
     local = started and not os.environ.get("RAY_ADDRESS")  # a fixed, one-machine cluster
     if started:
-        ray.init(**({"include_dashboard": False} if local else {}))
+        if local:
+            ray.init(include_dashboard=False)
+        else:
+            ray.init()
     try:
-        have = ray.cluster_resources()
-        gpus = 1 if device == "cuda" or (device == "auto" and have.get("GPU", 0) >= 1) else 0
-        need, kind = (num_workers, "GPU") if gpus else (num_workers * cpus_per_worker, "CPU")
-        if local and need > have.get(kind, 0):  # the pool would wait forever for its actors
-            raise UsageError(
-                f"--num-workers {num_workers} needs {need:g} {kind}s, this machine has "
-                f"{have.get(kind, 0):g}"
-            )
-        specs = [{"part": json.dumps(p)} for p in parts]
-        try:  # one block per part: each is read by its own task
-            part_list = ray.data.from_items(specs, override_num_blocks=len(specs))
-        except TypeError:  # Ray before 2.10
-            part_list = ray.data.from_items(specs, parallelism=len(specs))
-        # reading is light: no CPU reserved for it, or actors holding every core would
-        # starve it (a deadlock); a few tasks at a time, so that it does not run far ahead
-        items = part_list.flat_map(
-            _read_part, num_cpus=0, compute=ray.data.TaskPoolStrategy(size=num_workers + 1)
-        )
-        tagged = items.map_batches(
-            TagWorker,
-            fn_constructor_kwargs={
-                "model": str(Path(model).resolve()),
-                "device": "cuda" if gpus else "cpu",
-                "batch_size": batch_size,
-                "thresholds": thresholds or {},
-                "include_text": include_text,
-                "max_chars": max_chars,
-                "threads": 0 if gpus else max(1, int(cpus_per_worker)),
-                "backend": backend,
-            },
-            batch_size=articles_per_batch,
-            batch_format="pyarrow",
-            compute=ray.data.ActorPoolStrategy(size=num_workers),
-            num_cpus=cpus_per_worker,
-            num_gpus=gpus,
-        )
-        # records arrive in any order: kept per shard and part until the shard is whole
-        pending: dict[str, dict[int, list[tuple[int, str]]]] = {}
-        complete: dict[str, set[int]] = {}
-        written = 0
-        for row in tagged.iter_rows():
-            if summary["first_record_s"] is None:
-                summary["first_record_s"] = time.time() - began
-            name = row["shard"]
-            buffer = pending.setdefault(name, {}).setdefault(row["part"], [])
-            if row["seq"] >= 0:
-                buffer.append((row["seq"], row["record"]))
-                tally(json.loads(row["record"]), summary["counts"], summary["reasons"])
-            if len(buffer) == row["total"]:
-                complete.setdefault(name, set()).add(row["part"])
-            if len(complete.get(name, ())) == row["parts"]:  # in input order, then to disk
-                by_part = pending.pop(name)
-                lines = [line for p in sorted(by_part) for _, line in sorted(by_part[p])]
-                write_shard(shard_path(out_dir, name, fmt), lines, fmt)
-                del complete[name]
-                written += 1
-        if pending or written != len(todo):
-            raise RuntimeError(f"{len(todo) - written} shard(s) incomplete: {sorted(pending)}")
+        gpus = _gpus(device, num_workers, cpus_per_worker, local)
+        worker = {
+            "model": str(Path(model).resolve()),
+            "device": "cuda" if gpus else "cpu",
+            "batch_size": batch_size,
+            "thresholds": thresholds or {},
+            "include_text": include_text,
+            "max_chars": max_chars,
+            "threads": 0 if gpus else max(1, int(cpus_per_worker)),
+            "backend": backend,
+        }
+        rows = _tagged_rows(parts, worker, num_workers, articles_per_batch, cpus_per_worker)
+        written = _write_shards(rows, out_dir, fmt, summary, began)
+        if written != len(todo):
+            raise RuntimeError(f"{len(todo) - written} shard(s) incomplete")
     finally:
         if started:
             ray.shutdown()
@@ -416,18 +457,12 @@ def run(
 
 
 def run_cli(args: Any, thresholds: dict[str, float]) -> int:
-    """`python -m infer --engine ray`: usage errors are one line and exit 2, as locally."""
+    """`python -m infer --engine ray`: options checked by the driver, as locally."""
     try:
         import ray.data  # noqa: F401
     except ImportError:
         raise UsageError('--engine ray needs Ray: pip install ".[ray]"') from None
-    fmt = args.format or "jsonl"
-    if fmt not in ("jsonl", "parquet"):
-        raise UsageError("--engine ray writes jsonl or parquet shards (--format)")
-    if args.out.exists() and not args.out.is_dir():
-        raise UsageError(f"--out {args.out}: the ray engine writes into a folder")
-    if "-" in args.inputs:
-        raise UsageError("--engine ray reads files and folders, not stdin (-)")
+    fmt = output_format(args)
     began = time.time()
     summary = run(
         args.inputs,
@@ -443,18 +478,14 @@ def run_cli(args: Any, thresholds: dict[str, float]) -> int:
         rows_per_shard=ROWS_PER_SHARD,  # read at call time: tests make shards small
         backend=args.backend,
     )
-    seconds = time.time() - began
     counts = summary["counts"]
-    total = counts["tagged"] + counts["skipped"] + counts["failed"]
-    print(
-        f"{total} articles in {seconds:.1f}s ({total / max(seconds, 1e-9):.1f}/s) on "
-        f"{args.num_workers} worker(s): {counts['tagged']} tagged ({counts['paragraphs']} "
-        f"paragraphs, {counts['quotes']} quotes), {counts['skipped']} skipped, "
-        f"{counts['failed']} failed; {summary['done_before']} of {summary['shards']} "
-        "shards were already done and kept (empty the folder to redo them)",
-        file=sys.stderr,
+    print_summary(
+        counts,
+        summary["reasons"],
+        time.time() - began,
+        where=f" on {args.num_workers} worker(s)",
+        note=f"; {summary['done_before']} of {summary['shards']} shards were already done "
+        "and kept (empty the folder to redo them)",
     )
-    for reason, n in summary["reasons"].most_common():
-        print(f"  {n:5d}  {reason}", file=sys.stderr)
     print(f"wrote {args.out}", file=sys.stderr)
-    return 1 if counts["failed"] else 0
+    return exit_code(failed=counts["failed"])

@@ -1,17 +1,29 @@
-"""The JSONL record format of the annotation guidelines, as typed classes.
+"""The one record schema: gold records and the tagger's predictions, as typed classes.
 
-A record is one article: its text, per-paragraph labels and quote spans with offsets
-into `text`. Unknown top-level fields (url, script, subcategory, scores, ...) are kept
-in `extra` and written back, so records survive a load/save round trip unchanged.
+A `Record` is one article: its text, per-paragraph labels and quote spans with offsets
+into `text`. Gold records (the annotation guidelines' JSONL) carry `source`; records
+the tagger writes carry the prediction fields: paragraph `scores`, quote `attribution`
+and `score`, the article's `summary`, or, for an article without tags, the `error` or
+`skipped` reason. Unknown fields (url, subcategory, fields passed through from the
+input, ...) are kept in `extra` and written back, so records survive a load/save round
+trip unchanged. Validation lives here (`from_dict`); `to_dict` writes the JSON layout,
+whose key order is part of the output format:
+
+* gold: id, source, lang, text, url, script, other extra fields, paragraphs, quotes
+* tagged: id, text (unless left out), lang, script, paragraphs, quotes, summary, extra
+* not tagged: id, extra, error or skipped, lang and script (when known)
+
+No heavy imports: the batch reader and the Python API load this cheaply.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,74 +35,213 @@ class RecordError(InputError, ValueError):
 
 
 @dataclass
-class ParagraphLabel:
+class Paragraph:
+    """One non-blank line: chrome or body, its sectors and (predicted) every score."""
+
     start: int
     end: int
     body: bool = True
     sectors: list[str] = field(default_factory=list)
+    scores: dict[str, float] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"start": self.start, "end": self.end, "body": self.body}
+        out["sectors"] = self.sectors
+        if self.scores is not None:
+            out["scores"] = self.scores
+        return out | self.extra
+
+    @classmethod
+    def from_dict(cls, obj: Any, where: str = "paragraph") -> Paragraph:
+        obj = _object(obj, where)
+        sectors = obj.get("sectors", [])
+        if not isinstance(sectors, list) or not all(isinstance(s, str) for s in sectors):
+            raise RecordError(f"{where}.sectors must be a list of strings")
+        body = obj.get("body", True)
+        if not isinstance(body, bool):
+            raise RecordError(f"{where}.body must be true or false")
+        scores = obj.get("scores")
+        if scores is not None and not isinstance(scores, dict):
+            raise RecordError(f"{where}.scores must be an object")
+        rest = _rest(obj, ("start", "end", "body", "sectors", "scores"))
+        start, end = _int(obj, "start", where), _int(obj, "end", where)
+        return cls(start, end, body, sectors, scores, rest)
 
 
 @dataclass
 class Quote:
+    """A direct quote; predicted ones carry `attribution` (the span naming the speaker,
+    or null) and `score`."""
+
     start: int
     end: int
     speaker: str | None = None
+    attribution: list[int] | None = None
+    score: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"start": self.start, "end": self.end, "speaker": self.speaker}
+        if self.score is not None:  # a prediction: attribution is written even when null
+            out.update(attribution=self.attribution, score=self.score)
+        elif self.attribution is not None:
+            out["attribution"] = self.attribution
+        return out | self.extra
+
+    @classmethod
+    def from_dict(cls, obj: Any, where: str = "quote") -> Quote:
+        obj = _object(obj, where)
+        speaker = obj.get("speaker")
+        if speaker is not None and not isinstance(speaker, str):
+            raise RecordError(f"{where}.speaker must be a string or null")
+        attribution = obj.get("attribution")
+        if attribution is not None and not (
+            isinstance(attribution, list) and all(isinstance(i, int) for i in attribution)
+        ):
+            raise RecordError(f"{where}.attribution must be a list of integers or null")
+        score = obj.get("score")
+        if score is not None and not isinstance(score, int | float):
+            raise RecordError(f"{where}.score must be a number or null")
+        rest = _rest(obj, ("start", "end", "speaker", "attribution", "score"))
+        start, end = _int(obj, "start", where), _int(obj, "end", where)
+        return cls(start, end, speaker, attribution, score, rest)
+
+
+# fields of a prediction: a record holding one of these was written by the tagger
+STATUS = ("error", "skipped")
+PREDICTION = ("summary", *STATUS)
 
 
 @dataclass
 class Record:
     id: str
-    text: str
-    paragraphs: list[ParagraphLabel] = field(default_factory=list)
+    text: str = ""
+    paragraphs: list[Paragraph] = field(default_factory=list)
     quotes: list[Quote] = field(default_factory=list)
-    source: str = "authored"
-    lang: str = "kk"
+    source: str | None = "authored"
+    lang: str | None = "kk"
     extra: dict[str, Any] = field(default_factory=dict)
+    script: str | None = None
+    summary: dict[str, Any] | None = None
+    error: str | None = None
+    skipped: str | None = None
+
+    @property
+    def predicted(self) -> bool:
+        """Written by the tagger (tagged, or with the reason why not)."""
+        return self.summary is not None or self.error is not None or self.skipped is not None
+
+    @property
+    def status(self) -> str:
+        """'ok', or the error or skip reason."""
+        return self.error or self.skipped or "ok"
+
+    def span(self, item: Paragraph | Quote) -> str:
+        """The text of a paragraph or quote."""
+        return self.text[item.start : item.end]
 
     def to_dict(self) -> dict[str, Any]:
+        if self.error is not None or self.skipped is not None:
+            return self._untagged()
+        if self.summary is not None:
+            return self._tagged()
         out: dict[str, Any] = {"id": self.id, "source": self.source, "lang": self.lang}
         out["text"] = self.text
-        out.update(self.extra)
-        out["paragraphs"] = [_flat(asdict(p)) for p in self.paragraphs]
-        out["quotes"] = [_flat(asdict(q)) for q in self.quotes]
+        extra = dict(self.extra)
+        if "url" in extra:
+            out["url"] = extra.pop("url")
+        if self.script is not None:
+            out["script"] = self.script
+        out.update(extra)
+        out["paragraphs"] = [p.to_dict() for p in self.paragraphs]
+        out["quotes"] = [q.to_dict() for q in self.quotes]
         return out
+
+    def _tagged(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id}
+        if self.text:
+            out["text"] = self.text
+        out.update(
+            lang=self.lang,
+            script=self.script,
+            paragraphs=[p.to_dict() for p in self.paragraphs],
+            quotes=[q.to_dict() for q in self.quotes],
+            summary=self.summary,
+        )
+        return out | self._passed()
+
+    def _untagged(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, **self._passed()}
+        for key in ("error", "skipped", "lang", "script"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        return out
+
+    def _passed(self) -> dict[str, Any]:
+        """The input's own fields of a prediction (`source` among them, if set)."""
+        return ({"source": self.source} if self.source is not None else {}) | self.extra
 
     @classmethod
     def from_dict(cls, obj: Any) -> Record:
-        if not isinstance(obj, dict):
-            raise RecordError("a record must be a JSON object")
-        data = dict(obj)
+        """A gold record or a prediction (one with `summary`, `error` or `skipped`).
+
+        Gold records default to source 'authored' and lang 'kk'; in a prediction, an
+        input's `source` stays among its passed-through fields (`extra`).
+        """
+        data = dict(_object(obj, "a record", "a record must be a JSON object"))
         try:
             rid = data.pop("id")
-            text = data.pop("text")
         except KeyError as err:
             raise RecordError(f"missing field {err.args[0]!r}") from None
+        predicted = any(k in data for k in PREDICTION)
+        if "text" not in data and not predicted:
+            raise RecordError("missing field 'text'")
+        text = data.pop("text", "")
         if not isinstance(rid, str) or not isinstance(text, str):
             raise RecordError("'id' and 'text' must be strings")
-        paragraphs = [_paragraph(p, i) for i, p in enumerate(_list(data.pop("paragraphs", [])))]
-        quotes = [_quote(q, i) for i, q in enumerate(_list(data.pop("quotes", [])))]
-        return cls(
-            id=rid,
-            text=text,
-            paragraphs=paragraphs,
-            quotes=quotes,
-            source=str(data.pop("source", "authored")),
-            lang=str(data.pop("lang", "kk")),
-            extra=data,
-        )
+        paragraphs = [
+            Paragraph.from_dict(p, f"paragraphs[{i}]")
+            for i, p in enumerate(_list(data.pop("paragraphs", [])))
+        ]
+        quotes = [
+            Quote.from_dict(q, f"quotes[{i}]") for i, q in enumerate(_list(data.pop("quotes", [])))
+        ]
+        fields = {k: _optional_str(data.pop(k, None), k) for k in ("script", *STATUS)}
+        summary = data.pop("summary", None)
+        if summary is not None and not isinstance(summary, dict):
+            raise RecordError("'summary' must be an object")
+        if predicted:
+            source, lang = None, _optional_str(data.pop("lang", None), "lang")
+        else:
+            source, lang = str(data.pop("source", "authored")), str(data.pop("lang", "kk"))
+        return cls(rid, text, paragraphs, quotes, source, lang, data, summary=summary, **fields)
+
+    @classmethod
+    def of(cls, value: Record | dict[str, Any]) -> Record:
+        """A Record from a Record or its JSON form."""
+        return value if isinstance(value, Record) else cls.from_dict(value)
 
 
-def _flat(d: dict[str, Any]) -> dict[str, Any]:
-    extra = d.pop("extra", {})
-    d.update(extra)
-    return d
+def _object(obj: Any, where: str, message: str | None = None) -> dict[str, Any]:
+    if not isinstance(obj, dict):
+        raise RecordError(message or f"{where} must be an object")
+    return obj
+
+
+def _rest(obj: dict[str, Any], known: tuple[str, ...]) -> dict[str, Any]:
+    return {k: v for k, v in obj.items() if k not in known}
 
 
 def _list(value: Any) -> list[Any]:
     if not isinstance(value, list):
         raise RecordError("'paragraphs' and 'quotes' must be lists")
+    return value
+
+
+def _optional_str(value: Any, key: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise RecordError(f"'{key}' must be a string or null")
     return value
 
 
@@ -101,29 +252,21 @@ def _int(obj: dict[str, Any], key: str, where: str) -> int:
     return value
 
 
-def _paragraph(obj: Any, i: int) -> ParagraphLabel:
-    where = f"paragraphs[{i}]"
-    if not isinstance(obj, dict):
-        raise RecordError(f"{where} must be an object")
-    rest = {k: v for k, v in obj.items() if k not in ("start", "end", "body", "sectors")}
-    sectors = obj.get("sectors", [])
-    if not isinstance(sectors, list) or not all(isinstance(s, str) for s in sectors):
-        raise RecordError(f"{where}.sectors must be a list of strings")
-    body = obj.get("body", True)
-    if not isinstance(body, bool):
-        raise RecordError(f"{where}.body must be true or false")
-    return ParagraphLabel(_int(obj, "start", where), _int(obj, "end", where), body, sectors, rest)
+def overlaps(a: Paragraph | Quote, b: Paragraph | Quote) -> bool:
+    """Whether two spans share at least one character."""
+    return a.start < b.end and b.start < a.end
 
 
-def _quote(obj: Any, i: int) -> Quote:
-    where = f"quotes[{i}]"
-    if not isinstance(obj, dict):
-        raise RecordError(f"{where} must be an object")
-    speaker = obj.get("speaker")
-    if speaker is not None and not isinstance(speaker, str):
-        raise RecordError(f"{where}.speaker must be a string or null")
-    rest = {k: v for k, v in obj.items() if k not in ("start", "end", "speaker")}
-    return Quote(_int(obj, "start", where), _int(obj, "end", where), speaker, rest)
+def quote_tokens(text: str, quotes: list[Quote]) -> list[bool]:
+    """Per whitespace token of `text`: inside one of the quotes or not."""
+    return [
+        any(q.start < m.end() and m.start() < q.end for q in quotes)
+        for m in re.finditer(r"\S+", text)
+    ]
+
+
+# the name the gold readers used before paragraphs and predictions shared one class
+ParagraphLabel = Paragraph
 
 
 def read_records(path: str | Path) -> Iterator[Record]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ import yaml
 
 from salatag.corpus import REPO_ROOT
 from salatag.labels import SECTORS
-from salatag.metrics import sector_arrays
+from salatag.metrics import Records, sector_arrays
 
 MODEL_CARD = REPO_ROOT / "model_card.md"
 SYSTEM_NAMES = {"salatag": "salatag (this model)", "tfidf": "TF-IDF + logistic regression",
@@ -152,13 +153,30 @@ The worst false positives and negatives are in [errors.jsonl](errors.jsonl).
     (out / "report.md").write_text(text, encoding="utf-8")
 
 
-def write_figures(gold: list[dict], systems: dict[str, list[dict]], metrics: dict[str, Any],
+def _save(fig: Any, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def write_figures(gold: Records, systems: Mapping[str, Records], metrics: dict[str, Any],
                   out: Path) -> None:  # fmt: skip
+    """F1 by label, PR curves, co-occurrence, reliability and quote forms, as PNGs."""
     import matplotlib
 
     matplotlib.use("Agg")
+    y, yhat, scores = sector_arrays(gold, systems["salatag"])
+    _f1_figure(list(systems), metrics, out / "f1_by_label.png")
+    _pr_figure(y, scores, out / "pr_curves.png")
+    _cooccurrence_figure(y, yhat, out / "cooccurrence.png")
+    _reliability_figure(y, scores, out / "reliability.png")
+    _quote_forms_figure(metrics["quote_forms"], out / "quote_forms.png")
+
+
+def _f1_figure(systems: list[str], metrics: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
-    from sklearn.metrics import precision_recall_curve
 
     x = np.arange(len(SECTORS))
     fig, ax = plt.subplots(figsize=(7, 3.5))
@@ -176,11 +194,13 @@ def write_figures(gold: list[dict], systems: dict[str, list[dict]], metrics: dic
     ax.set_ylim(0, 1)
     ax.set_ylabel("F1")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out / "f1_by_label.png", dpi=120)
-    plt.close(fig)
+    _save(fig, path)
 
-    y, yhat, scores = sector_arrays(gold, systems["salatag"])
+
+def _pr_figure(y: np.ndarray, scores: np.ndarray, path: Path) -> None:
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import precision_recall_curve
+
     fig, ax = plt.subplots(figsize=(5, 4))
     for j, label in enumerate(SECTORS):
         if y[:, j].any():
@@ -189,10 +209,13 @@ def write_figures(gold: list[dict], systems: dict[str, list[dict]], metrics: dic
     ax.set_xlabel("recall")
     ax.set_ylabel("precision")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out / "pr_curves.png", dpi=120)
-    plt.close(fig)
+    _save(fig, path)
 
+
+def _cooccurrence_figure(y: np.ndarray, yhat: np.ndarray, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    x = np.arange(len(SECTORS))
     co = y.T.astype(int) @ y.astype(int)
     confusion = y.T.astype(int) @ yhat.astype(int)  # gold label (row) predicted as (column)
     fig, axes = plt.subplots(1, 2, figsize=(9, 4))
@@ -205,9 +228,11 @@ def write_figures(gold: list[dict], systems: dict[str, list[dict]], metrics: dic
         for i in range(len(SECTORS)):
             for j in range(len(SECTORS)):
                 ax.text(j, i, str(mat[i, j]), ha="center", va="center", fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out / "cooccurrence.png", dpi=120)
-    plt.close(fig)
+    _save(fig, path)
+
+
+def _reliability_figure(y: np.ndarray, scores: np.ndarray, path: Path) -> None:
+    import matplotlib.pyplot as plt
 
     bins = np.linspace(0, 1, 11)
     flat_s, flat_y = scores.ravel(), y.ravel()
@@ -224,11 +249,12 @@ def write_figures(gold: list[dict], systems: dict[str, list[dict]], metrics: dic
     ax.set_xlabel("predicted probability")
     ax.set_ylabel("observed frequency")
     ax.set_title("reliability (all sectors)", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(out / "reliability.png", dpi=120)
-    plt.close(fig)
+    _save(fig, path)
 
-    forms = metrics["quote_forms"]
+
+def _quote_forms_figure(forms: dict[str, dict[str, int]], path: Path) -> None:
+    import matplotlib.pyplot as plt
+
     names = sorted(forms)
     fig, ax = plt.subplots(figsize=(6, 3))
     ax.bar(names, [forms[n]["found"] for n in names], label="found")
@@ -236,9 +262,7 @@ def write_figures(gold: list[dict], systems: dict[str, list[dict]], metrics: dic
            bottom=[forms[n]["found"] for n in names], label="missed")  # fmt: skip
     ax.set_ylabel("gold quotes")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out / "quote_forms.png", dpi=120)
-    plt.close(fig)
+    _save(fig, path)
 
 
 # --- model card ------------------------------------------------------------------

@@ -23,6 +23,7 @@ from salatag.errors import UsageError
 from salatag.features import Window, make_windows, pad_windows
 from salatag.labels import SECTORS
 from salatag.meta import ModelMeta
+from salatag.records import Paragraph, Quote, Record
 
 BACKENDS = ("auto", "torch", "onnx-fp32", "onnx-int8")
 
@@ -174,13 +175,13 @@ class Tagger:
 
     # --- decoding ------------------------------------------------------------------
 
-    def tag(self, articles: list[Article], include_text: bool = True) -> list[dict[str, Any]]:
+    def tag(self, articles: list[Article], include_text: bool = True) -> list[Record]:
         return [
             self.decode(a, s, include_text)
             for a, s in zip(articles, self.score(articles), strict=True)
         ]
 
-    def decode(self, article: Article, scores: ArticleScores, include_text: bool = True) -> dict:
+    def decode(self, article: Article, scores: ArticleScores, include_text: bool = True) -> Record:
         paragraphs = []
         for i, p in enumerate(article.paragraphs):
             body = bool(scores.chrome_probs[i] < self.meta.chrome_threshold)
@@ -188,21 +189,19 @@ class Tagger:
                 label: round(float(scores.sector_probs[i][j]), 4) for j, label in enumerate(SECTORS)
             }
             sectors = [lab for lab in SECTORS if body and probs[lab] >= self.thresholds[lab]]
-            paragraphs.append(
-                {"start": p.start, "end": p.end, "body": body, "sectors": sectors, "scores": probs}
-            )
-        quotes = decode_quotes(article, scores.tag_probs, scores.starts, scores.ends, self.decoder)
-        record: dict[str, Any] = {"id": article.id}
-        if include_text:
-            record["text"] = article.text
-        record.update(
+            paragraphs.append(Paragraph(p.start, p.end, body, sectors, probs))
+        found = decode_quotes(article, scores.tag_probs, scores.starts, scores.ends, self.decoder)
+        quotes = [Quote.from_dict(q) for q in found]
+        return Record(
+            article.id,
+            article.text if include_text else "",
+            paragraphs,
+            quotes,
+            source=None,
             lang=article.lang.lang,
             script=article.lang.script,
-            paragraphs=paragraphs,
-            quotes=quotes,
             summary=summarize(article.text, paragraphs, quotes),
         )
-        return record
 
 
 def _local_slots(w: Window) -> list[int]:
@@ -211,13 +210,17 @@ def _local_slots(w: Window) -> list[int]:
     return [slot.get(p, -1) for p in w.paragraphs]
 
 
-def summarize(text: str, paragraphs: list[dict], quotes: list[dict]) -> dict[str, Any]:
-    counts = Counter(label for p in paragraphs for label in p["sectors"])
-    body_chars = sum(p["end"] - p["start"] for p in paragraphs if p["body"])
-    quoted = sum(len(re.sub(r"\s", "", text[q["start"] : q["end"]])) for q in quotes)
-    body_chars = (
-        sum(len(re.sub(r"\s", "", text[p["start"] : p["end"]])) for p in paragraphs if p["body"])
-        or body_chars
+def _letters(text: str) -> int:
+    return len(re.sub(r"\s", "", text))
+
+
+def summarize(text: str, paragraphs: list[Paragraph], quotes: list[Quote]) -> dict[str, Any]:
+    """Sector counts over paragraphs, and the share of body characters inside quotes."""
+    counts = Counter(label for p in paragraphs for label in p.sectors)
+    body = [p for p in paragraphs if p.body]
+    quoted = sum(_letters(text[q.start : q.end]) for q in quotes)
+    body_chars = sum(_letters(text[p.start : p.end]) for p in body) or sum(
+        p.end - p.start for p in body
     )
     return {
         "sectors": {label: counts[label] for label in SECTORS if counts[label]},

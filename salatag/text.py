@@ -12,7 +12,7 @@ import bisect
 import re
 import unicodedata
 from array import array
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 CYRILLIC_KK = "аәбвгғдеёжзийкқлмнңоөпрстуұүфхһцчшщъыіьэюя"
@@ -50,7 +50,7 @@ class TextView:
         hi = bisect.bisect_left(self.starts, end)
         return (lo, hi) if hi > lo else (lo, lo)
 
-    def then(self, transform) -> TextView:  # type: ignore[no-untyped-def]
+    def then(self, transform: Callable[[str], TextView]) -> TextView:
         """Apply a transform to this view's text and compose the maps."""
         nxt: TextView = transform(self.text)
         starts = array("l", (self.starts[s] for s in nxt.starts))
@@ -232,20 +232,8 @@ def _translit_word_lat(word: str) -> list[tuple[str, int, int]]:
         for i, c in enumerate(word)
         if c.isalpha()
     )
-    out: list[tuple[str, int, int]] = []
-    k = 0
-    # a capital I may stand for ı, so stems starting with ı match it too
-    key = "ı" + lw[1:] if word[:1] == "I" and lw[:2] != "ıa" else lw
-    for stem in _STEMS_BY_LENGTH:
-        if lw.startswith(stem) or key.startswith(stem):
-            cyr = _STEM_EXCEPTIONS[stem]
-            # spread the stem's Cyrillic letters over its Latin letters proportionally
-            for j, ch in enumerate(cyr):
-                a = j * len(stem) // len(cyr)
-                b = max(a + 1, (j + 1) * len(stem) // len(cyr))
-                out.append((ch, a, b))
-            k = len(stem)
-            break
+    out = _translit_stem(word, lw)
+    k = out[-1][2] if out else 0
     while k < len(lw):
         c = lw[k]
         prev = lw[k - 1] if k else ""
@@ -298,6 +286,28 @@ def _translit_word_lat(word: str) -> list[tuple[str, int, int]]:
         else:
             out.append((word[k], k, k + 1))
             k += 1
+    return _recase(word, out, caps)
+
+
+def _translit_stem(word: str, lw: str) -> list[tuple[str, int, int]]:
+    """The pieces of an exceptional stem the word starts with (none if it has none)."""
+    # a capital I may stand for ı, so stems starting with ı match it too
+    key = "ı" + lw[1:] if word[:1] == "I" and lw[:2] != "ıa" else lw
+    for stem in _STEMS_BY_LENGTH:
+        if lw.startswith(stem) or key.startswith(stem):
+            cyr = _STEM_EXCEPTIONS[stem]
+            # spread the stem's Cyrillic letters over its Latin letters proportionally
+            out = []
+            for j, ch in enumerate(cyr):
+                a = j * len(stem) // len(cyr)
+                b = max(a + 1, (j + 1) * len(stem) // len(cyr))
+                out.append((ch, a, b))
+            return out
+    return []
+
+
+def _recase(word: str, out: list[tuple[str, int, int]], caps: bool) -> list[tuple[str, int, int]]:
+    """Upper-case the pieces of capitals (all of them in an all-caps word)."""
     cased, seen = [], set()
     for ch, a, b in out:
         if caps or (word[a].isupper() and a not in seen):

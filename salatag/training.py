@@ -35,6 +35,7 @@ from salatag.features import pad, pad_windows
 from salatag.labels import SECTORS
 from salatag.meta import ModelMeta
 from salatag.model import LossSettings, SalatagModel
+from salatag.records import Record
 from salatag.validate import validate_files
 
 if TYPE_CHECKING:
@@ -207,7 +208,7 @@ class Run:
     meta: ModelMeta
     windows: datasets.Dataset
     lengths: list[int]  # tokens per window, for group_by_length
-    dev_records: list[dict]
+    dev_records: list[Record]
     dev_articles: list[Article]
     progress: dict[str, Any]
     best_state: dict[str, torch.Tensor] | None = None
@@ -260,8 +261,8 @@ def setup(cfg: TrainConfig, resume: bool) -> Run:
     tokenizer = load_tokenizer(cfg.base_model)
     with accelerator.main_process_first():  # one process fills the datasets cache first
         windows = load_windows(cfg, tokenizer)
-    dev_records = [r.to_dict() for r in read_records(cfg.data.dev)]
-    dev_articles = [Article.from_text(r["text"], r["id"]) for r in dev_records]
+    dev_records = list(read_records(cfg.data.dev))
+    dev_articles = [Article.from_text(r.text, r.id) for r in dev_records]
     model, meta = build_model(cfg, positive_weights(windows, cfg))
     optimizer = torch.optim.AdamW(optimizer_groups(model, cfg), weight_decay=cfg.optim.weight_decay)
     # optimizer steps each process takes: the loader's batches are dealt out to processes
@@ -448,10 +449,10 @@ def evaluate_dev(
     model: SalatagModel,
     tokenizer: Any,
     meta: ModelMeta,
-    dev_records: list[dict],
+    dev_records: list[Record],
     articles: list[Article],
     device: torch.device,
-) -> tuple[dict[str, float], list[dict]]:
+) -> tuple[dict[str, float], list[Record]]:
     """Dev metrics through the real tagger (windows, merging, decoding), so early
     stopping watches what users get; returns the summary and the predictions."""
     from salatag.metrics import body_accuracy, dev_score, quote_metrics, sector_metrics
@@ -459,9 +460,7 @@ def evaluate_dev(
 
     was_training = model.training
     tagger = Tagger(model, tokenizer, meta, device=device.type, batch_size=32)
-    preds = tagger.tag(articles, include_text=False)
-    for pred, gold in zip(preds, dev_records, strict=True):
-        pred["text"] = gold["text"]
+    preds = tagger.tag(articles, include_text=False)  # scored on the gold text
     model.train(was_training)
     sectors, quotes = sector_metrics(dev_records, preds), quote_metrics(dev_records, preds)
     summary = {

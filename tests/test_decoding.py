@@ -206,10 +206,8 @@ def test_no_span_edge_inside_a_word_on_the_real_dev_and_test_splits(corpus, tmp_
     articles = [Article.from_text(r.text, r.id) for r in records]
     cuts = []
     for article, pred in zip(articles, tagger.tag(articles), strict=True):
-        for q in pred["quotes"]:
-            spans = [(q["start"], q["end"])] + (
-                [tuple(q["attribution"])] if q["attribution"] else []
-            )
+        for q in pred.quotes:
+            spans = [(q.start, q.end)] + ([tuple(q.attribution)] if q.attribution else [])
             cuts += [(article.id, s, e) for s, e in spans if edges_inside_word(article.text, s, e)]
     assert len(records) > 1000 and cuts == []
 

@@ -72,7 +72,7 @@ def _line(value: object) -> bytes:
 def tag_and_write(tagger, items: list, out: Path, fmt: str) -> list[dict]:
     records = tag_batch(tagger, items)
     assert len(records) == len(items)
-    assert [r["id"] for r in records] == [i.id for i in items]
+    assert [r.id for r in records] == [i.id for i in items]
     writer = Writer(out, fmt, include_text=True, resume=False)
     writer.write(records)
     written = list(journal_records(writer.path))

@@ -242,9 +242,10 @@ def test_windowing_keeps_a_quote_that_crosses_a_window_edge(tiny_model: Path) ->
         outs.append((probs, np.zeros((slots, 5)), np.zeros(slots)))
     scores = tagger._merge(article, windows, outs)
     decoded = tagger.decode(article, scores)
-    assert [(q["start"], q["end"]) for q in decoded["quotes"]] == [(start, end)]
-    assert decoded["quotes"][0]["speaker"] == "министр"
-    assert text[slice(*decoded["quotes"][0]["attribution"])] == "деді министр"
+    assert [(q.start, q.end) for q in decoded.quotes] == [(start, end)]
+    assert decoded.quotes[0].speaker == "министр"
+    assert decoded.span(decoded.quotes[0]) == text[start:end]
+    assert text[slice(*decoded.quotes[0].attribution or ())] == "деді министр"
 
 
 @pytest.mark.skipif(not (REPO_ROOT / "models" / "default").exists(), reason="no shipped model")

@@ -17,10 +17,9 @@ from salatag.article import Article
 from salatag.corpus import REPO_ROOT
 from salatag.encoder.cache import EMBEDDED_NAME, resolve_base_model
 from salatag.labels import SECTORS
-from salatag.metrics import _inside
 from salatag.model import load_model
 from salatag.onnx_backend import ONNX_FILE, ExportOptions, load_onnx
-from salatag.records import Record
+from salatag.records import Record, quote_tokens
 from salatag.tagger import Tagger
 from salatag.validate import check_record
 
@@ -90,17 +89,15 @@ def test_int8_tags_like_torch(tiny_model: Path, cache_root: Path, articles: list
     ref = Tagger(torch_model, tokenizer, meta, "cpu").tag(articles)
     got = Tagger(onnx_model, tokenizer, meta, "cpu").tag(articles)
     labels = [
-        (s in p["sectors"]) == (s in q["sectors"])
+        (s in p.sectors) == (s in q.sectors)
         for a, b in zip(ref, got, strict=True)
-        for p, q in zip(a["paragraphs"], b["paragraphs"], strict=True)
+        for p, q in zip(a.paragraphs, b.paragraphs, strict=True)
         for s in SECTORS
     ]
     tokens = [
         x == y
         for a, b in zip(ref, got, strict=True)
-        for x, y in zip(
-            _inside(a["text"], a["quotes"]), _inside(b["text"], b["quotes"]), strict=True
-        )
+        for x, y in zip(quote_tokens(a.text, a.quotes), quote_tokens(b.text, b.quotes), strict=True)
     ]
     assert sum(labels) / len(labels) >= 0.95
     assert sum(tokens) / len(tokens) >= 0.95

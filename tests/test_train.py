@@ -37,7 +37,7 @@ def test_overfit_reaches_f1_one_on_both_heads(tiny_model: Path, fixture_data: Pa
         if m["support"]:
             assert m["f1"] == 1.0, (label, m)
     assert quote_metrics(gold, pred)["token"]["f1"] == 1.0
-    assert [p["body"] for p in pred[1]["paragraphs"]] == [p["body"] for p in gold[1]["paragraphs"]]
+    assert [p.body for p in pred[1].paragraphs] == [p["body"] for p in gold[1]["paragraphs"]]
 
 
 def test_saved_model_reloads_with_identical_predictions(
