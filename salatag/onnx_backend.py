@@ -28,7 +28,9 @@ import logging
 import os
 import sys
 import warnings
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -179,7 +181,9 @@ def _build(model_dir: Path, options: ExportOptions, source: Path | None, final: 
             "export_version": EXPORT_VERSION,
         }
 
-    log.warning("salatag: exporting %s to ONNX (%s), once", model_dir, options.name)
+    log.warning(
+        "salatag: exporting %s to ONNX (%s) for the CPU, once (about 30 s)", model_dir, options.name
+    )
     cachedir.build(final, fill, (ONNX_FILE, EMBEDDINGS_FILE), ModelError)
 
 
@@ -199,6 +203,20 @@ def _example(hidden: int) -> tuple[Any, ...]:
     para[:, 0] = para[0, 16] = -1
     para[1, 11:] = -1
     return embeds, mask, para, torch.arange(3)
+
+
+@contextmanager
+def _quiet_exporter() -> Iterator[None]:
+    """The exporter's warnings ("torchvision is not installed", ...) say nothing to a user."""
+    log = logging.getLogger("torch.onnx")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        log.setLevel(level)
 
 
 def export_fp32(model_dir: Path, out: Path, options: ExportOptions) -> None:
@@ -230,8 +248,7 @@ def export_fp32(model_dir: Path, out: Path, options: ExportOptions) -> None:
     np.save(out.parent / EMBEDDINGS_FILE, table)
     wrapped = Exportable(model).eval()
     example = _example(table.shape[1])
-    with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with _quiet_exporter(), torch.inference_mode(False), torch.no_grad():
         if options.exporter == "dynamo":
             batch, seq, slots = (torch.export.Dim(n) for n in ("batch", "seq", "slots"))
             tokens = {0: batch, 1: seq}
