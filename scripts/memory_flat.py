@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from salatag.corpus import REPO_ROOT
+from salatag.outputs import journal_path
 
 
 def rss_mb(pid: int) -> float:
@@ -61,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         samples: list[tuple[int, float]] = []
         start = time.time()
         while proc.poll() is None:
-            samples.append((lines_in(out), rss_mb(proc.pid)))
+            samples.append((lines_in(journal_path(out)), rss_mb(proc.pid)))  # renamed at the end
             time.sleep(2)
         seconds = time.time() - start
         if proc.returncode != 0:
