@@ -4,6 +4,8 @@
 in `SalatagModel.forward`), trains with accelerate on one or several processes, scores
 dev after every epoch (early stopping on the dev score), tunes the per-label thresholds
 on dev with the best epoch's weights and writes the self-contained model directory.
+With a `distill` section the model is a student of a trained model directory, which
+runs beside it on every batch (salatag.distill).
 
 Resuming: a checkpoint (`OUTPUT_DIR/checkpoint`, every `run.checkpoint_every` optimizer
 steps and after every epoch) holds accelerate's `save_state` (trainable weights only,
