@@ -10,10 +10,17 @@ from __future__ import annotations
 import difflib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from salatag.errors import InputError
 
@@ -100,6 +107,39 @@ class RunConfig(Section):
         return data
 
 
+class DistillConfig(Section):
+    """Knowledge distillation: a smaller student learns from a trained model's outputs.
+
+    The student starts as the teacher with only `layers` of its encoder (renumbered
+    0..k-1), and its heads; it is trained with `finetune.method: full` on
+    `(1 - weight) * gold loss + weight * distillation loss` (see `SalatagModel.loss`).
+    """
+
+    teacher: Path = Field(description="a salatag model directory, e.g. models/default")
+    # the teacher layers the student keeps, lowest first (DistilBERT: every other one),
+    # or a count N meaning the first N
+    layers: int | list[int] = Field(6)
+    weight: float = Field(0.5, ge=0, le=1, description="share of the distillation loss")
+    temperature: float = Field(2.0, gt=0, description="softens the tag distributions")
+
+    @field_validator("layers")
+    @classmethod
+    def _layers(cls, value: int | list[int]) -> int | list[int]:
+        if isinstance(value, int):
+            if value < 1:
+                raise ValueError("a count of layers must be at least 1")
+            return value
+        if not value:
+            raise ValueError("name at least one teacher layer")
+        if any(i < 0 for i in value) or sorted(set(value)) != value:
+            raise ValueError("teacher layer indices must be >= 0, increasing, each once")
+        return value
+
+    def layer_indices(self) -> list[int]:
+        """The teacher layers the student keeps, as indices."""
+        return list(range(self.layers)) if isinstance(self.layers, int) else list(self.layers)
+
+
 class TrainConfig(Section):
     base_model: str = "embedded:multilingual-e5-small"
     encoder_layers: int | None = Field(None, ge=1, description="keep the first N layers")
@@ -110,6 +150,7 @@ class TrainConfig(Section):
     optim: OptimConfig = OptimConfig()
     loss: LossConfig = LossConfig()
     run: RunConfig = RunConfig()
+    distill: DistillConfig | None = None
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
@@ -132,11 +173,12 @@ class UniqueKeyLoader(yaml.SafeLoader):
 def _known_keys(model: type[BaseModel], path: list[str]) -> list[str]:
     for key in path:
         field = model.model_fields.get(key)
-        if field is None or not isinstance(field.annotation, type):
+        # an optional section (`distill: DistillConfig | None`) names its keys too
+        kinds = (get_args(field.annotation) or (field.annotation,)) if field else ()
+        sections = [k for k in kinds if isinstance(k, type) and issubclass(k, BaseModel)]
+        if not sections:
             return []
-        if not issubclass(field.annotation, BaseModel):
-            return []
-        model = field.annotation
+        model = sections[0]
     return list(model.model_fields)
 
 

@@ -34,6 +34,9 @@ class Output:
     sector_logits: torch.Tensor  # (B, P, sectors)
     chrome_logits: torch.Tensor  # (B, P)
     loss: torch.Tensor | None = None  # only when forward was given the labels
+    # the distillation term alone (before the weight), when forward was given the
+    # teacher's logits too; logged by training
+    distill_loss: torch.Tensor | None = None
 
 
 @dataclass
@@ -48,6 +51,8 @@ class LossSettings:
     chrome: float = 0.2
     class_weighting: Literal["none", "pos_weight", "focal"] = "pos_weight"
     focal_gamma: float = 2.0
+    distill: float = 0.0  # the distillation term's share of the loss (alpha)
+    temperature: float = 1.0  # softens the tag distributions it compares
 
 
 class SalatagModel(nn.Module):
@@ -82,6 +87,9 @@ class SalatagModel(nn.Module):
         chrome: torch.Tensor | None = None,
         slot_mask: torch.Tensor | None = None,
         inputs_embeds: torch.Tensor | None = None,
+        teacher_tags: torch.Tensor | None = None,
+        teacher_sectors: torch.Tensor | None = None,
+        teacher_chrome: torch.Tensor | None = None,
     ) -> Output:
         """`slot_ids` is `arange(P)`; an ONNX export passes it so that the number of
         paragraph slots is an input shape, not a data-dependent `.item()`.
@@ -89,7 +97,10 @@ class SalatagModel(nn.Module):
         Given the labels (a training batch: `tags`, `sectors`, `chrome`, `slot_mask`),
         the output carries the weighted loss as well, so training and the model cannot
         disagree about what the heads mean. `inputs_embeds` (the word embeddings of the
-        ids, instead of the ids) is how the ONNX export leaves the embedding matrix out."""
+        ids, instead of the ids) is how the ONNX export leaves the embedding matrix out.
+
+        `teacher_*` (a teacher's tag, sector and chrome logits on the same padded batch,
+        for knowledge distillation) add the distillation term: see `distill_loss`."""
         given = (
             {"input_ids": input_ids} if inputs_embeds is None else {"inputs_embeds": inputs_embeds}
         )
@@ -111,6 +122,14 @@ class SalatagModel(nn.Module):
             if any(x is None for x in labels):
                 raise ValueError("the loss needs all four labels: tags, sectors, chrome, slot_mask")
             out.loss = self.loss(out, tags, sectors, chrome, slot_mask)
+            teacher = (teacher_tags, teacher_sectors, teacher_chrome)
+            if any(x is not None for x in teacher):
+                if any(x is None for x in teacher):
+                    raise ValueError("distillation needs all three teacher logits")
+                soft = Output(teacher_tags, teacher_sectors, teacher_chrome)
+                out.distill_loss = self.distill_loss(out, soft, tags, slot_mask)
+                alpha = self.loss_settings.distill
+                out.loss = (1 - alpha) * out.loss + alpha * out.distill_loss
         return out
 
     def loss(
@@ -150,6 +169,42 @@ class SalatagModel(nn.Module):
             logits = out.chrome_logits.float()[mask]
             target = chrome[:, :slots][mask]
             loss = loss + settings.chrome * F.binary_cross_entropy_with_logits(logits, target)
+        return loss
+
+    def distill_loss(
+        self, out: Output, teacher: Output, tags: torch.Tensor, slot_mask: torch.Tensor
+    ) -> torch.Tensor:
+        """How far the student's outputs are from the teacher's, weighed per head like
+        the gold loss: zero when they are equal.
+
+        Tags: KL(teacher || student) of the tag distributions softened by the
+        temperature T, times T^2 (Hinton et al.: keeps the gradients' scale as T
+        changes), averaged over the real tokens (those the gold tag loss scores: no
+        special tokens, no padding). Sectors and chrome: the BCE of the student's logits
+        against the teacher's probabilities, less the teacher's own entropy (the same
+        gradient; the binary KL, so 0 at a perfect match), averaged over the paragraph
+        slots in use; no pos_weight, as the teacher's probabilities already carry it."""
+        settings = self.loss_settings
+        loss = torch.zeros((), device=out.tag_logits.device)
+        real = tags != -100
+        if settings.quotes and real.any():
+            t = settings.temperature
+            student = F.log_softmax(out.tag_logits.float()[real] / t, -1)
+            target = F.log_softmax(teacher.tag_logits.float()[real] / t, -1)
+            kl = F.kl_div(student, target, log_target=True, reduction="batchmean")
+            loss = loss + settings.quotes * t * t * kl
+        mask = slot_mask[:, : out.sector_logits.shape[1]]
+        pairs = (
+            (settings.sectors, out.sector_logits, teacher.sector_logits),
+            (settings.chrome, out.chrome_logits, teacher.chrome_logits),
+        )
+        for weight, student_logits, teacher_logits in pairs:
+            if weight and mask.any():
+                logits, target_logits = student_logits.float()[mask], teacher_logits.float()[mask]
+                p = torch.sigmoid(target_logits)
+                bce = F.binary_cross_entropy_with_logits(logits, p)
+                entropy = F.binary_cross_entropy_with_logits(target_logits, p)
+                loss = loss + weight * (bce - entropy)
         return loss
 
     def on(self, device: str = "auto") -> SalatagModel:

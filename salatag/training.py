@@ -4,6 +4,8 @@
 in `SalatagModel.forward`), trains with accelerate on one or several processes, scores
 dev after every epoch (early stopping on the dev score), tunes the per-label thresholds
 on dev with the best epoch's weights and writes the self-contained model directory.
+With a `distill` section the model is a student of a trained model directory, which
+runs beside it on every batch (salatag.distill).
 
 Resuming: a checkpoint (`OUTPUT_DIR/checkpoint`, every `run.checkpoint_every` optimizer
 steps and after every epoch) holds accelerate's `save_state` (trainable weights only,
@@ -151,12 +153,22 @@ def loss_settings(cfg: TrainConfig) -> LossSettings:
         chrome=cfg.loss.chrome if cfg.heads.chrome else 0.0,
         class_weighting=cfg.loss.class_weighting,
         focal_gamma=cfg.loss.focal_gamma,
+        distill=cfg.distill.weight if cfg.distill else 0.0,
+        temperature=cfg.distill.temperature if cfg.distill else 1.0,
     )
 
 
-def build_model(cfg: TrainConfig, pos_weight: torch.Tensor) -> tuple[SalatagModel, ModelMeta]:
-    """The model to train and the meta that inference will need to rebuild it."""
+def build_model(
+    cfg: TrainConfig, pos_weight: torch.Tensor, teacher: SalatagModel | None = None
+) -> tuple[SalatagModel, ModelMeta]:
+    """The model to train and the meta that inference will need to rebuild it; with a
+    `teacher` (distillation), its student (salatag.distill.build_student)."""
     from salatag.model import build_encoder
+
+    if teacher is not None:
+        from salatag.distill import build_student
+
+        return build_student(cfg, teacher, pos_weight)
 
     encoder = build_encoder(
         cfg.base_model, cfg.encoder_layers, cfg.finetune.method, cfg.finetune.model_dump()
@@ -212,6 +224,7 @@ class Run:
     dev_articles: list[Article]
     progress: dict[str, Any]
     best_state: dict[str, torch.Tensor] | None = None
+    teacher: SalatagModel | None = None  # distillation: run per batch, no grad
 
     @property
     def out_dir(self) -> Path:
@@ -244,6 +257,10 @@ def setup(cfg: TrainConfig, resume: bool) -> Run:
     from salatag.records import read_records
 
     check_data(cfg)
+    if cfg.distill is not None:
+        from salatag.distill import check_distill
+
+        check_distill(cfg)
     if resume and not (cfg.run.output_dir / "checkpoint" / PROGRESS_FILE).exists():
         raise TrainError(f"--resume: no checkpoint in {cfg.run.output_dir / 'checkpoint'}")
     seed_everything(cfg.run.seed)
@@ -263,7 +280,13 @@ def setup(cfg: TrainConfig, resume: bool) -> Run:
         windows = load_windows(cfg, tokenizer)
     dev_records = list(read_records(cfg.data.dev))
     dev_articles = [Article.from_text(r.text, r.id) for r in dev_records]
-    model, meta = build_model(cfg, positive_weights(windows, cfg))
+    teacher = None
+    if cfg.distill is not None:
+        from salatag.distill import describe, load_teacher
+
+        accelerator.print(describe(cfg))
+        teacher = load_teacher(cfg).to(accelerator.device)
+    model, meta = build_model(cfg, positive_weights(windows, cfg), teacher)
     optimizer = torch.optim.AdamW(optimizer_groups(model, cfg), weight_decay=cfg.optim.weight_decay)
     # optimizer steps each process takes: the loader's batches are dealt out to processes
     batches = math.ceil(math.ceil(len(windows) / cfg.optim.batch_size) / accelerator.num_processes)
@@ -296,6 +319,7 @@ def setup(cfg: TrainConfig, resume: bool) -> Run:
             "bad_epochs": 0,
             "history": [],
         },
+        teacher=teacher,
     )
     if resume:
         load_checkpoint(run)
@@ -401,10 +425,13 @@ def epoch_loader(run: Run, epoch: int) -> torch.utils.data.DataLoader:
     return run.accelerator.prepare(loader)
 
 
-def train_epoch(run: Run, epoch: int) -> float:
+def train_epoch(run: Run, epoch: int) -> dict[str, float]:
     """One pass over the epoch's batches (those after the checkpoint when resuming);
-    returns this process's mean batch loss."""
+    returns this process's mean batch loss (`train_loss`) and, when distilling, the
+    mean of the distillation term alone (`train_distill_loss`, before its weight)."""
     from tqdm.auto import tqdm
+
+    from salatag.distill import teacher_logits
 
     acc, cfg, progress = run.accelerator, run.cfg, run.progress
     loader = epoch_loader(run, epoch)
@@ -417,11 +444,16 @@ def train_epoch(run: Run, epoch: int) -> float:
         desc=f"epoch {epoch + 1}/{cfg.optim.epochs}",
         disable=None if acc.is_main_process else True,
     )
-    running, started = 0.0, time.time()
+    running, distilling, started = 0.0, 0.0, time.time()
     for i, batch in enumerate(batches, start=skip):
         with acc.accumulate(run.model), acc.autocast():
-            loss = run.model(**batch).loss / cfg.optim.grad_accum
+            if run.teacher is not None:
+                batch |= teacher_logits(run.teacher, batch)
+            out = run.model(**batch)
+            loss = out.loss / cfg.optim.grad_accum
             acc.backward(loss)
+        if out.distill_loss is not None:
+            distilling += out.distill_loss.item()
         if (i + 1) % cfg.optim.grad_accum == 0 or i + 1 == n:
             acc.clip_grad_norm_(run.model.parameters(), cfg.optim.max_grad_norm)
             run.optimizer.step()
@@ -442,7 +474,10 @@ def train_epoch(run: Run, epoch: int) -> float:
                 flush=True,
             )
     bar.close()
-    return running / max(n - skip, 1)
+    means = {"train_loss": running / max(n - skip, 1)}
+    if run.teacher is not None:
+        means["train_distill_loss"] = distilling / max(n - skip, 1)
+    return means
 
 
 def evaluate_dev(
@@ -476,18 +511,22 @@ def evaluate_dev(
     return summary, preds
 
 
-def end_epoch(run: Run, epoch: int, train_loss: float, started: float) -> bool:
-    """Score dev, log, keep the best weights, checkpoint; True when patience ran out."""
+def end_epoch(run: Run, epoch: int, train: dict[str, float], started: float) -> bool:
+    """Score dev, log, keep the best weights, checkpoint; True when patience ran out.
+    `train`: the epoch's mean losses, from `train_epoch`."""
     acc, progress = run.accelerator, run.progress
     unwrapped = run.unwrapped
     dev, _ = evaluate_dev(
         unwrapped, run.tokenizer, run.meta, run.dev_records, run.dev_articles, acc.device
     )
     if acc.num_processes > 1:  # each process saw its own batches: the mean of their means
-        train_loss = acc.reduce(torch.tensor(train_loss, device=acc.device), "mean").item()
+        train = {
+            k: acc.reduce(torch.tensor(v, device=acc.device), "mean").item()
+            for k, v in train.items()
+        }
     line = {
         "epoch": epoch + 1,
-        "train_loss": train_loss,
+        **train,
         "processes": acc.num_processes,
         "seconds": round(time.time() - started, 1),  # training and dev scoring
         **dev,
@@ -553,8 +592,7 @@ def fit(cfg: TrainConfig, resume: bool = False) -> Path:
     run = setup(cfg, resume)
     for epoch in range(run.progress["epoch"], cfg.optim.epochs):
         started = time.time()
-        train_loss = train_epoch(run, epoch)
-        if end_epoch(run, epoch, train_loss, started):
+        if end_epoch(run, epoch, train_epoch(run, epoch), started):
             run.accelerator.print(f"early stop: no dev improvement for {cfg.run.patience} epochs")
             break
     return finish(run)
