@@ -18,6 +18,7 @@ No heavy imports: the batch reader and the Python API load this cheaply.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -267,6 +268,27 @@ def quote_tokens(text: str, quotes: list[Quote]) -> list[bool]:
 
 # the name the gold readers used before paragraphs and predictions shared one class
 ParagraphLabel = Paragraph
+
+
+def read_json_lines(paths: Iterable[str | Path]) -> Iterator[dict[str, Any]]:
+    """The JSON objects of JSONL files, in order, blank lines skipped: for the tools that
+    read `python -m infer` output as it is (summary, view, Label Studio export)."""
+    for path in paths:
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                if line.strip():
+                    yield json.loads(line)
+
+
+def json_lines_parser(prog: str, doc: str | None, out_help: str) -> argparse.ArgumentParser:
+    """The command line of a tool that reads `python -m infer` JSONL (summary, view): the
+    input files and `--out`; the tool adds its own options."""
+    parser = argparse.ArgumentParser(
+        prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("inputs", nargs="+", type=Path, help="JSONL from python -m infer")
+    parser.add_argument("--out", type=Path, required=True, help=out_help)
+    return parser
 
 
 def read_records(path: str | Path) -> Iterator[Record]:
