@@ -394,7 +394,12 @@ def normalize(text: str, transliterate: bool | None = None) -> TextView:
 
     `transliterate=None` decides from the text: Latin script carrying Kazakh letters.
     """
-    view = nfc(text)
+    return normalize_nfc(nfc(text), transliterate)
+
+
+def normalize_nfc(view: TextView, transliterate: bool | None = None) -> TextView:
+    """`normalize` from the text's NFC view (`nfc(text)`), for a caller that has made
+    it already: an article reads its paragraphs' language from it first."""
     if transliterate is None:
         transliterate = script_of(view.text) != "cyrl" and has_kazakh_latin_marks(view.text)
     if transliterate:
