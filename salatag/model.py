@@ -41,9 +41,9 @@ class Output:
 
 @dataclass
 class LossSettings:
-    """How the three heads' losses are weighed; a head that is switched off weighs 0.
+    """How the three heads' losses are weighed; a head weighing 0 is not trained.
 
-    Training builds it from the config's `loss` and `heads` sections; inference never
+    Training builds it from the config's `loss` section; inference never
     needs it (forward without labels computes no loss)."""
 
     quotes: float = 1.0
