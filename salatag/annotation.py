@@ -41,7 +41,7 @@ from salatag.corpus import (
     text_sha1,
     url_key,
 )
-from salatag.errors import InputError
+from salatag.errors import InputError, run_command
 from salatag.labels import SECTORS, check_sectors
 from salatag.records import ParagraphLabel, Quote, Record
 
@@ -315,6 +315,23 @@ def _ann_files(items: list[str]) -> list[Path]:
     return paths
 
 
+def _run(args: argparse.Namespace) -> None:
+    if args.command == "export":
+        if args.urls:
+            urls = [u.strip() for u in args.urls.read_text().splitlines() if u.strip()]
+        else:
+            urls = sorted(kazinform_articles())
+        n = export(urls, args.out, args.pass_name, args.blank)
+        print(f"exported {n} articles to {args.out}")
+    elif args.command == "import":
+        n = import_files(_ann_files(args.paths), args.pass_name, args.dry_run)
+        verb = "checked" if args.dry_run else f"stored in {ANNOTATIONS_DIR / args.pass_name}"
+        print(f"{n} articles {verb}")
+    else:
+        records = [compile_authored(p) for p in _ann_files(args.paths)]
+        print(f"{len(records)} authored articles OK")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m salatag.annotation", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -330,25 +347,7 @@ def main(argv: list[str] | None = None) -> int:
     ch = sub.add_parser("check", help="check authored .ann files")
     ch.add_argument("paths", nargs="+")
     args = parser.parse_args(argv)
-    try:
-        if args.command == "export":
-            if args.urls:
-                urls = [u.strip() for u in args.urls.read_text().splitlines() if u.strip()]
-            else:
-                urls = sorted(kazinform_articles())
-            n = export(urls, args.out, args.pass_name, args.blank)
-            print(f"exported {n} articles to {args.out}")
-        elif args.command == "import":
-            n = import_files(_ann_files(args.paths), args.pass_name, args.dry_run)
-            verb = "checked" if args.dry_run else f"stored in {ANNOTATIONS_DIR / args.pass_name}"
-            print(f"{n} articles {verb}")
-        else:
-            records = [compile_authored(p) for p in _ann_files(args.paths)]
-            print(f"{len(records)} authored articles OK")
-    except (AnnotationError, CorpusError, OSError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    return 0
+    return run_command(lambda: _run(args), (AnnotationError, CorpusError, OSError))
 
 
 if __name__ == "__main__":

@@ -7,12 +7,13 @@ users join our spans back onto their own copy of the text.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from salatag.chrome import chrome_flags
 from salatag.errors import InputError
 from salatag.lang import LangResult, detect_article
-from salatag.text import TextView, normalize
+from salatag.text import TextView, nfc, normalize_nfc
 
 # Characters trimmed from paragraph edges: whitespace plus invisible marks that
 # scrapers and editors leave at line starts (BOM, zero-width space/joiners).
@@ -77,6 +78,23 @@ def paragraph_spans(text: str) -> list[Span]:
     return spans
 
 
+def _nfc_paragraphs(text: str, composed: TextView, spans: list[Span]) -> list[str]:
+    """Each paragraph's text in NFC, cut from the whole text's NFC view `composed`:
+    the same as normalising the paragraph alone, since NFC works per base character
+    and its combining marks (a paragraph that starts or ends inside such a sequence,
+    which only odd text has, is normalised alone)."""
+    if composed.text == text:
+        return [text[s.start : s.end] for s in spans]
+    out = []
+    for s in spans:
+        inside = unicodedata.combining(text[s.start]) or (
+            s.end < len(text) and unicodedata.combining(text[s.end])
+        )
+        a, b = composed.from_source(s.start, s.end)
+        out.append(nfc(text[s.start : s.end]).text if inside else composed.text[a:b])
+    return out
+
+
 @dataclass
 class Paragraph:
     """A paragraph: its span in the original text and in the article's model view."""
@@ -107,11 +125,16 @@ class Article:
     def from_text(cls, text: str, id: str = "") -> Article:
         spans = paragraph_spans(text)
         raw = [text[s.start : s.end] for s in spans]
-        lang = detect_article(raw) if raw else LangResult("unknown", "none", 0.0)
+        composed = nfc(text)  # once: the language is read from it, the view built on it
+        lang = (
+            detect_article(raw, nfc_texts=_nfc_paragraphs(text, composed, spans))
+            if raw
+            else LangResult("unknown", "none", 0.0)
+        )
         # Transliterate a whole Latin-script Kazakh article; elsewhere let the text
         # decide (Latin words inside Cyrillic articles are names, left alone).
         latin_kk = lang.lang == "kk" and lang.script == "latn"
-        view = normalize(text, transliterate=bool(latin_kk))
+        view = normalize_nfc(composed, transliterate=bool(latin_kk))
         ranges = [view.from_source(s.start, s.end) for s in spans]
         flags = chrome_flags([view.text[a:b] for a, b in ranges])
         paragraphs = [

@@ -39,12 +39,6 @@ class DataConfig(Section):
     max_train_articles: int | None = Field(None, ge=1, description="subsample for fast runs")
 
 
-class HeadsConfig(Section):
-    sectors: bool = True
-    quotes: bool = True
-    chrome: bool = True
-
-
 class WindowConfig(Section):
     max_length: int = Field(256, ge=32, le=512)
     stride: int = Field(64, ge=0)
@@ -77,6 +71,9 @@ class OptimConfig(Section):
     # batches of similar lengths (shuffled, then sorted within groups of 50 batches):
     # paragraph windows vary from 10 to 500 tokens, and random batches pad to 2.3x
     group_by_length: bool = False
+
+
+HEADS = ("sectors", "quotes", "chrome")  # each weighs `loss.<head>`; 0 trains it not at all
 
 
 class LossConfig(Section):
@@ -144,7 +141,6 @@ class TrainConfig(Section):
     base_model: str = "embedded:multilingual-e5-small"
     encoder_layers: int | None = Field(None, ge=1, description="keep the first N layers")
     data: DataConfig = DataConfig()
-    heads: HeadsConfig = HeadsConfig()
     window: WindowConfig = WindowConfig()
     finetune: FinetuneConfig = FinetuneConfig()
     optim: OptimConfig = OptimConfig()
@@ -154,6 +150,24 @@ class TrainConfig(Section):
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _removed_heads(cls, data: Any) -> Any:
+        """`heads.*` is gone: it built every head anyway and only zeroed the loss of a
+        head switched off, which `loss.*: 0` says. The configs saved in older model
+        directories still load, meaning what they meant: `heads.quotes: false` is
+        `loss.quotes: 0`, and `true` is the default."""
+        heads = data.get("heads") if isinstance(data, dict) else None
+        if not isinstance(heads, dict) or not set(heads) <= set(HEADS):
+            return data
+        if not all(isinstance(on, bool) for on in heads.values()):
+            return data
+        data = {k: v for k, v in data.items() if k != "heads"}
+        off = {head: 0.0 for head, on in heads.items() if not on}
+        if off and isinstance(data.get("loss", {}), dict):
+            data["loss"] = {**data.get("loss", {}), **off}
+        return data
 
 
 class UniqueKeyLoader(yaml.SafeLoader):

@@ -24,7 +24,7 @@ from pathlib import Path
 from salatag import kaznerd
 from salatag.annotation import ANNOTATIONS_DIR, AnnotationError, compile_authored, hydrate
 from salatag.corpus import REPO_ROOT, CorpusError, holdout_urls, kazinform_articles
-from salatag.errors import InputError
+from salatag.errors import InputError, run_command
 from salatag.labels import SECTORS
 from salatag.records import Record, quote_tokens, read_records, write_records
 from salatag.validate import check_record
@@ -322,29 +322,28 @@ def write_card(table: str, agreement: str, card: Path = CARD) -> None:
     card.write_text(content, encoding="utf-8")
 
 
+def _run(args: argparse.Namespace) -> None:
+    if args.command == "build":
+        splits = build(args.out)
+        sizes = ", ".join(f"{k} {len(v)}" for k, v in splits.items())
+        print(f"wrote {args.out}/{{train,dev,test}}.jsonl: {sizes} articles")
+    elif args.command == "agreement":
+        print(agreement_report())
+    else:
+        table = stats_markdown(build(args.out))
+        if args.command == "card":
+            write_card(table, agreement_report())
+            print(f"updated {CARD}")
+        else:
+            print(table)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m salatag.data", description=__doc__)
     parser.add_argument("command", choices=["build", "stats", "agreement", "card"])
     parser.add_argument("--out", type=Path, default=BUILD_DIR)
     args = parser.parse_args(argv)
-    try:
-        if args.command == "build":
-            splits = build(args.out)
-            sizes = ", ".join(f"{k} {len(v)}" for k, v in splits.items())
-            print(f"wrote {args.out}/{{train,dev,test}}.jsonl: {sizes} articles")
-        elif args.command == "agreement":
-            print(agreement_report())
-        else:
-            table = stats_markdown(build(args.out))
-            if args.command == "card":
-                write_card(table, agreement_report())
-                print(f"updated {CARD}")
-            else:
-                print(table)
-    except (DataError, AnnotationError, CorpusError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    return 0
+    return run_command(lambda: _run(args), (DataError, AnnotationError, CorpusError))
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ processes and group-by-length batching work unchanged.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from salatag.config import ConfigError, TrainConfig
 from salatag.meta import ModelError, ModelMeta, read_meta
@@ -108,6 +108,7 @@ def build_student(
     directory that stored a whole tuned encoder): its student would not reload as it was
     trained."""
     import torch
+    from torch import nn
 
     from salatag.model import SalatagModel, build_encoder
     from salatag.training import loss_settings
@@ -116,10 +117,13 @@ def build_student(
     layers = cfg.distill.layer_indices()
     encoder = build_encoder(cfg.base_model, len(layers), "full", cfg.finetune.model_dump())
     source = teacher.encoder
-    for mine, theirs in zip(encoder.encoder.layer, layers, strict=True):
-        mine.load_state_dict(source.encoder.layer[theirs].state_dict())
-    base_embeddings = encoder.embeddings.state_dict()
-    for name, value in source.embeddings.state_dict().items():
+    # transformers types these submodules loosely (Tensor | Module); they are modules
+    student_layers = cast(nn.ModuleList, cast(nn.Module, encoder.encoder).layer)
+    teacher_layers = cast(nn.ModuleList, cast(nn.Module, source.encoder).layer)
+    for mine, theirs in zip(student_layers, layers, strict=True):
+        mine.load_state_dict(teacher_layers[theirs].state_dict())
+    base_embeddings = cast(nn.Module, encoder.embeddings).state_dict()
+    for name, value in cast(nn.Module, source.embeddings).state_dict().items():
         if not torch.equal(value, base_embeddings[name]):
             raise ModelError(
                 f"distill.teacher: {cfg.distill.teacher}'s embeddings ({name}) differ from "

@@ -16,6 +16,7 @@ import os
 import sys
 import traceback
 import warnings
+from collections.abc import Callable
 
 OK, ARTICLES_FAILED, USAGE, ENVIRONMENT = 0, 1, 2, 3
 
@@ -50,6 +51,17 @@ def exit_code(err: BaseException | None = None, *, failed: int = 0) -> int:
     if isinstance(err, KeyboardInterrupt):
         return 130
     return ENVIRONMENT
+
+
+def run_command(work: Callable[[], object], expected: tuple[type[Exception], ...]) -> int:
+    """A maintainer command line's body (data, annotation, kaznerd): 0 when `work` ends,
+    exit 2 with the error as one line when it raises one of the `expected` errors."""
+    try:
+        work()
+    except expected as err:
+        print(f"error: {err}", file=sys.stderr)
+        return USAGE
+    return OK
 
 
 def report(err: BaseException, debug: bool = False) -> int:

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from salatag.annotation import ANNOTATIONS_DIR, AnnotationError, parse_ann, render_ann
 from salatag.corpus import CorpusError, corpus_dir, kaznerd_tokens, text_sha1
+from salatag.errors import run_command
 from salatag.records import ParagraphLabel, Quote, Record
 
 SPLIT = "valid"
@@ -259,6 +260,22 @@ def write_labels(labels: list[dict], path: Path = LABELS_FILE) -> None:
     )
 
 
+def _run(args: argparse.Namespace) -> None:
+    if args.command == "export":
+        paths = export(args.out, args.chunks)
+        print(f"wrote {len(paths)} chunks to {args.out}")
+    elif args.command == "check":
+        for p in args.paths:
+            labels = import_ann(p)
+            tagged = sum(bool(x["sectors"]) for x in labels)
+            quotes = sum(len(x["quotes"]) for x in labels)
+            print(f"{p}: ok, {len(labels)} sentences, {tagged} with sectors, {quotes} quotes")
+    else:
+        labels = [lab for p in args.paths for lab in import_ann(p)]
+        write_labels(labels, args.to)
+        print(f"stored {len(labels)} sentence labels in {args.to}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m salatag.kaznerd", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -271,24 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     ch = sub.add_parser("check", help="check edited chunks without storing anything")
     ch.add_argument("paths", nargs="+", type=Path)
     args = parser.parse_args(argv)
-    try:
-        if args.command == "export":
-            paths = export(args.out, args.chunks)
-            print(f"wrote {len(paths)} chunks to {args.out}")
-        elif args.command == "check":
-            for p in args.paths:
-                labels = import_ann(p)
-                tagged = sum(bool(x["sectors"]) for x in labels)
-                quotes = sum(len(x["quotes"]) for x in labels)
-                print(f"{p}: ok, {len(labels)} sentences, {tagged} with sectors, {quotes} quotes")
-        else:
-            labels = [lab for p in args.paths for lab in import_ann(p)]
-            write_labels(labels, args.to)
-            print(f"stored {len(labels)} sentence labels in {args.to}")
-    except (AnnotationError, CorpusError, OSError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    return 0
+    return run_command(lambda: _run(args), (AnnotationError, CorpusError, OSError))
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ from xml.sax.saxutils import quoteattr
 
 from salatag.article import paragraph_spans
 from salatag.labels import SECTORS
-from salatag.records import ParagraphLabel, Quote, Record, write_records
+from salatag.records import ParagraphLabel, Quote, Record, read_json_lines, write_records
 from salatag.utf16 import from_utf16
 
 TEXT, KIND, SECTOR_CHOICES, SPEAKER = "text", "kind", "sectors", "speaker"
@@ -224,15 +224,8 @@ def import_tasks(tasks: list[dict[str, Any]]) -> tuple[list[Record], int]:
 # --- command line --------------------------------------------------------------------
 
 
-def _read_jsonl(path: Path) -> Iterable[dict[str, Any]]:
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                yield json.loads(line)
-
-
 def run_export(args: argparse.Namespace) -> int:
-    records = (r for path in args.inputs for r in _read_jsonl(path))
+    records = read_json_lines(args.inputs)
     tasks, left_out = export_tasks(records, args.model_version)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(tasks, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")

@@ -76,17 +76,35 @@ def _best(detector: LanguageDetector, text: str) -> tuple[str, float]:
     return _CODES.get(top.language, "other"), top.value
 
 
-def detect(text: str, accurate: bool = True) -> LangResult:
-    norm = nfc(text).text
+@dataclass(frozen=True)
+class _Prepared:
+    """A paragraph as detection reads it, prepared once for both lingua modes."""
+
+    text: str  # NFC
+    script: str
+    letters: int
+    cyrillic: str  # the Latin-to-Cyrillic transliteration, where detection reads it
+
+
+def _prepare(norm: str) -> _Prepared:
     script = script_of(norm)
     letters = sum(ch.isalpha() for ch in norm)
-    if script == "none" or letters < MIN_LETTERS:
+    judged = script not in ("none", "cyrl") and letters >= MIN_LETTERS
+    return _Prepared(norm, script, letters, latin_to_cyrillic(norm).text if judged else "")
+
+
+def detect(text: str, accurate: bool = True) -> LangResult:
+    return _detect(_prepare(nfc(text).text), accurate)
+
+
+def _detect(para: _Prepared, accurate: bool) -> LangResult:
+    norm, script, cyr = para.text, para.script, para.cyrillic
+    if script == "none" or para.letters < MIN_LETTERS:
         return LangResult("unknown", script, 0.0)
     cyrillic = _detector("cyrl", accurate)
     if script == "cyrl":
         lang, conf = _best(cyrillic, norm)
         return LangResult(lang, script, conf)
-    cyr = latin_to_cyrillic(norm).text
     kk_conf = cyrillic.compute_language_confidence(cyr, Language.KAZAKH)
     lat_lang, lat_conf = _best(_detector("latn", accurate), norm)
     if has_kazakh_latin_marks(norm) and kk_conf >= 0.5:
@@ -99,22 +117,30 @@ def detect(text: str, accurate: bool = True) -> LangResult:
     return LangResult(lat_lang, script, lat_conf)
 
 
-def detect_article(paragraphs: list[str], accurate: bool = False) -> LangResult:
+def detect_article(
+    paragraphs: list[str], accurate: bool = False, nfc_texts: list[str] | None = None
+) -> LangResult:
     """An article's language: the language of most of its text (by letters); quick
     when the quick verdict is clear-cut, accurate otherwise (see the module's doc), or
-    always accurate if asked."""
+    always accurate if asked. `nfc_texts`: the paragraphs in NFC, where the caller has
+    them already (an article normalises its text once), else they are made here."""
+    if nfc_texts is None:
+        nfc_texts = [nfc(p).text for p in paragraphs]
+    prepared = [_prepare(norm) for norm in nfc_texts]
     if accurate:
-        return _article(paragraphs, accurate=True)[0]
-    quick, letters = _article(paragraphs, accurate=False)
+        return _article(paragraphs, prepared, accurate=True)[0]
+    quick, letters = _article(paragraphs, prepared, accurate=False)
     if letters >= QUICK_MIN_LETTERS and quick.confidence >= QUICK_MIN_SHARE:
         return quick
-    return _article(paragraphs, accurate=True)[0]
+    return _article(paragraphs, prepared, accurate=True)[0]
 
 
-def _article(paragraphs: list[str], accurate: bool) -> tuple[LangResult, int]:
+def _article(
+    paragraphs: list[str], prepared: list[_Prepared], accurate: bool
+) -> tuple[LangResult, int]:
     weights: dict[tuple[str, str], int] = {}
-    for para in paragraphs:
-        result = detect(para, accurate)
+    for para, prep in zip(paragraphs, prepared, strict=True):
+        result = _detect(prep, accurate)
         if result.lang == "unknown":
             continue
         key = (result.lang, result.script)

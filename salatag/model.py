@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import torch
@@ -22,6 +22,9 @@ from salatag.decoding import TAGS
 from salatag.encoder import load_encoder, load_tokenizer
 from salatag.labels import SECTORS
 from salatag.meta import ModelError, ModelMeta, read_meta, write_meta
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
 
 __all__ = ["ModelError", "ModelMeta", "SalatagModel", "load_model", "read_meta", "save_model"]
 
@@ -41,9 +44,9 @@ class Output:
 
 @dataclass
 class LossSettings:
-    """How the three heads' losses are weighed; a head that is switched off weighs 0.
+    """How the three heads' losses are weighed; a head weighing 0 is not trained.
 
-    Training builds it from the config's `loss` and `heads` sections; inference never
+    Training builds it from the config's `loss` section; inference never
     needs it (forward without labels computes no loss)."""
 
     quotes: float = 1.0
@@ -56,9 +59,11 @@ class LossSettings:
 
 
 class SalatagModel(nn.Module):
+    pos_weight: torch.Tensor | None  # a buffer, see __init__
+
     def __init__(
         self,
-        encoder: nn.Module,
+        encoder: PreTrainedModel,
         hidden: int,
         dropout: float = 0.1,
         loss: LossSettings | None = None,
@@ -119,12 +124,12 @@ class SalatagModel(nn.Module):
         )
         labels = (tags, sectors, chrome, slot_mask)
         if any(x is not None for x in labels):
-            if any(x is None for x in labels):
+            if tags is None or sectors is None or chrome is None or slot_mask is None:
                 raise ValueError("the loss needs all four labels: tags, sectors, chrome, slot_mask")
             out.loss = self.loss(out, tags, sectors, chrome, slot_mask)
             teacher = (teacher_tags, teacher_sectors, teacher_chrome)
             if any(x is not None for x in teacher):
-                if any(x is None for x in teacher):
+                if teacher_tags is None or teacher_sectors is None or teacher_chrome is None:
                     raise ValueError("distillation needs all three teacher logits")
                 soft = Output(teacher_tags, teacher_sectors, teacher_chrome)
                 out.distill_loss = self.distill_loss(out, soft, tags, slot_mask)
@@ -250,7 +255,9 @@ def pick_device(name: str = "auto") -> torch.device:
 
 def build_encoder(
     base_model: str, encoder_layers: int | None, finetune: str, lora: dict[str, Any] | None = None
-) -> nn.Module:
+) -> PreTrainedModel:
+    """The encoder to train (under LoRA a peft model around it, which passes attribute
+    access such as `.config` through)."""
     encoder = load_encoder(base_model).float()
     if encoder_layers is not None:
         layers = encoder.encoder.layer

@@ -33,7 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -42,6 +42,9 @@ from salatag.cachedir import sha256_file
 from salatag.encoder.cache import load_fast_tokenizer, resolve_base_model
 from salatag.errors import UsageError
 from salatag.meta import ModelError, ModelMeta, read_meta
+
+if TYPE_CHECKING:
+    import torch
 
 EXPORT_VERSION = 2  # bump when an exported graph changes; it is part of the cache key
 PRECISIONS = ("int8", "fp32")
@@ -244,14 +247,15 @@ def export_fp32(model_dir: Path, out: Path, options: ExportOptions) -> None:
     model, _, _ = load_model(model_dir)
     encoder = model.encoder
     encoder.set_attn_implementation("eager")
-    table = encoder.get_input_embeddings().weight.detach().float().numpy()
+    weight = cast("torch.Tensor", encoder.get_input_embeddings().weight)
+    table = weight.detach().float().numpy()
     np.save(out.parent / EMBEDDINGS_FILE, table)
     wrapped = Exportable(model).eval()
     example = _example(table.shape[1])
     with _quiet_exporter(), torch.inference_mode(False), torch.no_grad():
         if options.exporter == "dynamo":
             batch, seq, slots = (torch.export.Dim(n) for n in ("batch", "seq", "slots"))
-            tokens = {0: batch, 1: seq}
+            shapes = {0: batch, 1: seq}
             program = torch.onnx.export(
                 wrapped,
                 example,
@@ -259,8 +263,9 @@ def export_fp32(model_dir: Path, out: Path, options: ExportOptions) -> None:
                 verbose=False,
                 input_names=list(INPUTS),
                 output_names=list(OUTPUTS),
-                dynamic_shapes=(tokens, tokens, tokens, {0: slots}),
+                dynamic_shapes=(shapes, shapes, shapes, {0: slots}),
             )
+            assert program is not None  # the dynamo exporter returns its program
             program.save(str(out), external_data=False)
         else:
             tokens = {0: "batch", 1: "seq"}

@@ -18,14 +18,15 @@ No heavy imports: the batch reader and the Python API load this cheaply.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Self
 
 from salatag.errors import InputError
 
@@ -34,9 +35,45 @@ class RecordError(InputError, ValueError):
     """A line that is not a record of the expected shape."""
 
 
+def _is(*kinds: type | None) -> Callable[[Any], bool]:
+    """Valid when an instance of one of `kinds` (None among them: null as well)."""
+    types = tuple(k for k in kinds if k is not None)
+    return lambda value: isinstance(value, types) or (value is None and None in kinds)
+
+
+def _strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(s, str) for s in value)
+
+
+def _ints_or_null(value: Any) -> bool:
+    return value is None or (isinstance(value, list) and all(isinstance(i, int) for i in value))
+
+
+# the checks of a paragraph's or quote's fields besides start and end, in order:
+# JSON key -> (valid, what it must be, the value when absent)
+FieldChecks = dict[str, tuple[Callable[[Any], bool], str, Callable[[], Any]]]
+
+
+class _Span:
+    """What paragraphs and quotes share: reading one from its JSON object."""
+
+    FIELDS: ClassVar[FieldChecks]
+
+    @classmethod
+    def from_dict(cls, obj: Any, where: str | None = None) -> Self:
+        """`where` names the object in errors (default: paragraph, quote)."""
+        return cls(**_span_fields(obj, where or cls.__name__.lower(), cls.FIELDS))
+
+
 @dataclass
-class Paragraph:
+class Paragraph(_Span):
     """One non-blank line: chrome or body, its sectors and (predicted) every score."""
+
+    FIELDS: ClassVar[FieldChecks] = {
+        "sectors": (_strings, "a list of strings", list),
+        "body": (_is(bool), "true or false", lambda: True),
+        "scores": (_is(dict, None), "an object", lambda: None),
+    }
 
     start: int
     end: int
@@ -52,27 +89,17 @@ class Paragraph:
             out["scores"] = self.scores
         return out | self.extra
 
-    @classmethod
-    def from_dict(cls, obj: Any, where: str = "paragraph") -> Paragraph:
-        obj = _object(obj, where)
-        sectors = obj.get("sectors", [])
-        if not isinstance(sectors, list) or not all(isinstance(s, str) for s in sectors):
-            raise RecordError(f"{where}.sectors must be a list of strings")
-        body = obj.get("body", True)
-        if not isinstance(body, bool):
-            raise RecordError(f"{where}.body must be true or false")
-        scores = obj.get("scores")
-        if scores is not None and not isinstance(scores, dict):
-            raise RecordError(f"{where}.scores must be an object")
-        rest = _rest(obj, ("start", "end", "body", "sectors", "scores"))
-        start, end = _int(obj, "start", where), _int(obj, "end", where)
-        return cls(start, end, body, sectors, scores, rest)
-
 
 @dataclass
-class Quote:
+class Quote(_Span):
     """A direct quote; predicted ones carry `attribution` (the span naming the speaker,
     or null) and `score`."""
+
+    FIELDS: ClassVar[FieldChecks] = {
+        "speaker": (_is(str, None), "a string or null", lambda: None),
+        "attribution": (_ints_or_null, "a list of integers or null", lambda: None),
+        "score": (_is(int, float, None), "a number or null", lambda: None),
+    }
 
     start: int
     end: int
@@ -88,24 +115,6 @@ class Quote:
         elif self.attribution is not None:
             out["attribution"] = self.attribution
         return out | self.extra
-
-    @classmethod
-    def from_dict(cls, obj: Any, where: str = "quote") -> Quote:
-        obj = _object(obj, where)
-        speaker = obj.get("speaker")
-        if speaker is not None and not isinstance(speaker, str):
-            raise RecordError(f"{where}.speaker must be a string or null")
-        attribution = obj.get("attribution")
-        if attribution is not None and not (
-            isinstance(attribution, list) and all(isinstance(i, int) for i in attribution)
-        ):
-            raise RecordError(f"{where}.attribution must be a list of integers or null")
-        score = obj.get("score")
-        if score is not None and not isinstance(score, int | float):
-            raise RecordError(f"{where}.score must be a number or null")
-        rest = _rest(obj, ("start", "end", "speaker", "attribution", "score"))
-        start, end = _int(obj, "start", where), _int(obj, "end", where)
-        return cls(start, end, speaker, attribution, score, rest)
 
 
 # fields of a prediction: a record holding one of these was written by the tagger
@@ -245,6 +254,20 @@ def _optional_str(value: Any, key: str) -> str | None:
     return value
 
 
+def _span_fields(obj: Any, where: str, checks: FieldChecks) -> dict[str, Any]:
+    """A paragraph's or quote's JSON object as keyword arguments: each checked field,
+    then `start` and `end`; the other keys go to `extra`. A field that is not valid is
+    refused as '{where}.{key} must be …'."""
+    obj = _object(obj, where)
+    out: dict[str, Any] = {}
+    for key, (valid, must_be, default) in checks.items():
+        out[key] = obj[key] if key in obj else default()
+        if not valid(out[key]):
+            raise RecordError(f"{where}.{key} must be {must_be}")
+    out["extra"] = _rest(obj, ("start", "end", *checks))
+    return {"start": _int(obj, "start", where), "end": _int(obj, "end", where), **out}
+
+
 def _int(obj: dict[str, Any], key: str, where: str) -> int:
     value = obj.get(key)
     if not isinstance(value, int) or isinstance(value, bool):
@@ -267,6 +290,27 @@ def quote_tokens(text: str, quotes: list[Quote]) -> list[bool]:
 
 # the name the gold readers used before paragraphs and predictions shared one class
 ParagraphLabel = Paragraph
+
+
+def read_json_lines(paths: Iterable[str | Path]) -> Iterator[dict[str, Any]]:
+    """The JSON objects of JSONL files, in order, blank lines skipped: for the tools that
+    read `python -m infer` output as it is (summary, view, Label Studio export)."""
+    for path in paths:
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                if line.strip():
+                    yield json.loads(line)
+
+
+def json_lines_parser(prog: str, doc: str | None, out_help: str) -> argparse.ArgumentParser:
+    """The command line of a tool that reads `python -m infer` JSONL (summary, view): the
+    input files and `--out`; the tool adds its own options."""
+    parser = argparse.ArgumentParser(
+        prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("inputs", nargs="+", type=Path, help="JSONL from python -m infer")
+    parser.add_argument("--out", type=Path, required=True, help=out_help)
+    return parser
 
 
 def read_records(path: str | Path) -> Iterator[Record]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,78 +31,116 @@ def _ci(m: dict[str, Any], key: str) -> str:
     return f" [{lo:.3f}, {hi:.3f}]" if lo is not None else ""
 
 
+def markdown_table(head: list[str], rows: Iterable[list[str]]) -> str:
+    """A Markdown table: the header, the rule, one line per row of ready-made cells."""
+    lines = ["| " + " | ".join(cells) + " |" for cells in (head, *rows)]
+    return "\n".join([lines[0], "|" + "---|" * len(head), *lines[1:]])
+
+
+def _name(system: str) -> str:
+    return SYSTEM_NAMES.get(system, system)
+
+
 def headline_table(metrics: dict[str, Any]) -> str:
-    rows = ["| system | sector macro-F1 [95 % CI] | sector micro-F1 | quote token F1 [95 % CI] "
-            "| quote span F1 (≥ 50 %) | speaker accuracy | body/chrome accuracy |",
-            "|---|---|---|---|---|---|---|"]  # fmt: skip
-    for name, m in metrics["systems"].items():
-        rows.append(
-            f"| {SYSTEM_NAMES.get(name, name)} | {m['sector_macro_f1']:.3f}"
-            f"{_ci(m, 'sector_macro_f1')} | {m['sector_micro_f1']:.3f} | {m['quote_token_f1']:.3f}"
-            f"{_ci(m, 'quote_token_f1')} | {m['quote_span_f1']:.3f} | "
-            f"{m['quotes']['speaker_accuracy']:.3f} | {m['body_accuracy']:.3f} |"
-        )
-    return "\n".join(rows)
+    head = ["system", "sector macro-F1 [95 % CI]", "sector micro-F1", "quote token F1 [95 % CI]",
+            "quote span F1 (≥ 50 %)", "speaker accuracy", "body/chrome accuracy"]  # fmt: skip
+    return markdown_table(
+        head,
+        (
+            [
+                _name(name),
+                f"{m['sector_macro_f1']:.3f}{_ci(m, 'sector_macro_f1')}",
+                f"{m['sector_micro_f1']:.3f}",
+                f"{m['quote_token_f1']:.3f}{_ci(m, 'quote_token_f1')}",
+                f"{m['quote_span_f1']:.3f}",
+                f"{m['quotes']['speaker_accuracy']:.3f}",
+                f"{m['body_accuracy']:.3f}",
+            ]
+            for name, m in metrics["systems"].items()
+        ),
+    )
 
 
 def label_table(metrics: dict[str, Any]) -> str:
     m = metrics["systems"]["salatag"]
-    rows = ["| label | precision | recall | F1 [95 % CI] | PR-AUC | support | threshold |",
-            "|---|---|---|---|---|---|---|"]  # fmt: skip
-    for label in SECTORS:
-        x = m["sectors"]["per_label"][label]
-        rows.append(
-            f"| {label} | {x['precision']:.3f} | {x['recall']:.3f} | {x['f1']:.3f}"
-            f"{_ci(m, 'f1_' + label)} | {x['pr_auc']:.3f} | {x['support']} | "
-            f"{metrics['model']['thresholds'][label]:.3f} |"
-        )
-    return "\n".join(rows)
+    head = ["label", "precision", "recall", "F1 [95 % CI]", "PR-AUC", "support", "threshold"]
+    return markdown_table(
+        head,
+        (
+            [
+                label,
+                f"{x['precision']:.3f}",
+                f"{x['recall']:.3f}",
+                f"{x['f1']:.3f}{_ci(m, 'f1_' + label)}",
+                f"{x['pr_auc']:.3f}",
+                f"{x['support']}",
+                f"{metrics['model']['thresholds'][label]:.3f}",
+            ]
+            for label in SECTORS
+            for x in [m["sectors"]["per_label"][label]]
+        ),
+    )
 
 
 def margins_table(metrics: dict[str, Any]) -> str:
     ours = metrics["systems"]["salatag"]
-    rows = ["| baseline | Δ sector macro-F1 | Δ quote token F1 |", "|---|---|---|"]
-    for name, m in metrics["systems"].items():
-        if name != "salatag":
-            rows.append(
-                f"| {SYSTEM_NAMES.get(name, name)} | "
-                f"{ours['sector_macro_f1'] - m['sector_macro_f1']:+.3f} | "
-                f"{ours['quote_token_f1'] - m['quote_token_f1']:+.3f} |"
-            )
-    return "\n".join(rows)
+    return markdown_table(
+        ["baseline", "Δ sector macro-F1", "Δ quote token F1"],
+        (
+            [
+                _name(name),
+                f"{ours['sector_macro_f1'] - m['sector_macro_f1']:+.3f}",
+                f"{ours['quote_token_f1'] - m['quote_token_f1']:+.3f}",
+            ]
+            for name, m in metrics["systems"].items()
+            if name != "salatag"
+        ),
+    )
 
 
 def parts_table(metrics: dict[str, Any]) -> str:
-    rows = ["| part | articles | system | sector macro-F1 | sector micro-F1 | quote span F1 "
-            "(≥ 50 %) | false quotes / 100 quote-free paragraphs |",
-            "|---|---|---|---|---|---|---|"]  # fmt: skip
-    for part, systems in metrics.get("parts", {}).items():
-        for name, m in systems.items():
-            if name == "articles":
-                continue
-            rows.append(
-                f"| {part} | {systems['articles']} | {SYSTEM_NAMES.get(name, name)} | "
-                f"{m['sector_macro_f1']:.3f} | {m['sector_micro_f1']:.3f} | "
-                f"{m['quote_span_f1']:.3f} | {m['quotes']['false_quotes_per_100']:.2f} |"
-            )
-    return "\n".join(rows)
+    head = ["part", "articles", "system", "sector macro-F1", "sector micro-F1",
+            "quote span F1 (≥ 50 %)", "false quotes / 100 quote-free paragraphs"]  # fmt: skip
+    return markdown_table(
+        head,
+        (
+            [
+                part,
+                f"{systems['articles']}",
+                _name(name),
+                f"{m['sector_macro_f1']:.3f}",
+                f"{m['sector_micro_f1']:.3f}",
+                f"{m['quote_span_f1']:.3f}",
+                f"{m['quotes']['false_quotes_per_100']:.2f}",
+            ]
+            for part, systems in metrics.get("parts", {}).items()
+            for name, m in systems.items()
+            if name != "articles"
+        ),
+    )
 
 
 def quote_table(metrics: dict[str, Any]) -> str:
-    rows = ["| system | exact span F1 | span F1 (≥ 50 %) | pieces per found gold quote | "
-            "multi-line quotes whole | speaker accuracy | false quotes / 100 quote-free "
-            "paragraphs | span edges inside a word |",
-            "|---|---|---|---|---|---|---|---|"]  # fmt: skip
-    for name, m in metrics["systems"].items():
-        q = m["quotes"]
-        rows.append(
-            f"| {SYSTEM_NAMES.get(name, name)} | {q['span_exact']['f1']:.3f} | "
-            f"{q['span_overlap']['f1']:.3f} | {q['fragmentation']:.2f} | "
-            f"{q['multi_line_whole']:.2f} of {q['multi_line_quotes']} | "
-            f"{q['speaker_accuracy']:.3f} | {q['false_quotes_per_100']:.2f} | "
-            f"{q['edges_inside_word']} |"
-        )
-    return "\n".join(rows)
+    head = ["system", "exact span F1", "span F1 (≥ 50 %)", "pieces per found gold quote",
+            "multi-line quotes whole", "speaker accuracy",
+            "false quotes / 100 quote-free paragraphs", "span edges inside a word"]  # fmt: skip
+    return markdown_table(
+        head,
+        (
+            [
+                _name(name),
+                f"{q['span_exact']['f1']:.3f}",
+                f"{q['span_overlap']['f1']:.3f}",
+                f"{q['fragmentation']:.2f}",
+                f"{q['multi_line_whole']:.2f} of {q['multi_line_quotes']}",
+                f"{q['speaker_accuracy']:.3f}",
+                f"{q['false_quotes_per_100']:.2f}",
+                f"{q['edges_inside_word']}",
+            ]
+            for name, m in metrics["systems"].items()
+            for q in [m["quotes"]]
+        ),
+    )
 
 
 def write_report(metrics: dict[str, Any], out: Path) -> None:
@@ -272,19 +310,24 @@ BEGIN, END = "<!-- metrics:begin (python -m salatag.report card) -->", "<!-- met
 
 def card_front_matter(metrics: dict[str, Any]) -> dict[str, Any]:
     ours = metrics["systems"]["salatag"]
+
+    def result(task: str, name: str, scores: dict[str, str]) -> dict[str, Any]:
+        """One task of the model index: metric name -> key in salatag's metrics."""
+        return {
+            "task": {"type": task, "name": name},
+            "dataset": {"name": "salatag real test split", "type": "salatag-test"},
+            "metrics": [
+                {"type": "f1", "name": label, "value": round(ours[key], 4)}
+                for label, key in scores.items()
+            ],
+        }
+
     results = [
-        {"task": {"type": "text-classification", "name": "cooperation sectors (multi-label)"},
-         "dataset": {"name": "salatag real test split", "type": "salatag-test"},
-         "metrics": [{"type": "f1", "name": "sector macro-F1",
-                      "value": round(ours["sector_macro_f1"], 4)},
-                     {"type": "f1", "name": "sector micro-F1",
-                      "value": round(ours["sector_micro_f1"], 4)}]},
-        {"task": {"type": "token-classification", "name": "direct quotes"},
-         "dataset": {"name": "salatag real test split", "type": "salatag-test"},
-         "metrics": [{"type": "f1", "name": "quote token F1",
-                      "value": round(ours["quote_token_f1"], 4)},
-                     {"type": "f1", "name": "quote span F1 (50% overlap)",
-                      "value": round(ours["quote_span_f1"], 4)}]},
+        result("text-classification", "cooperation sectors (multi-label)",
+               {"sector macro-F1": "sector_macro_f1", "sector micro-F1": "sector_micro_f1"}),
+        result("token-classification", "direct quotes",
+               {"quote token F1": "quote_token_f1",
+                "quote span F1 (50% overlap)": "quote_span_f1"}),
     ]  # fmt: skip
     return {
         "language": ["kk"],

@@ -12,16 +12,16 @@ dropped when there are very many).
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
+
+from salatag.records import json_lines_parser, read_json_lines
 
 SHARE_BINS = 20  # histogram of per-article quoted share
 MAX_SPEAKERS, KEEP_SPEAKERS = 50_000, 20_000  # bound on the speaker counters
@@ -131,14 +131,6 @@ def summarize_records(records: Iterable[dict[str, Any]]) -> ArchiveSummary:
     return summary
 
 
-def read_jsonl(paths: Iterable[Path]) -> Iterator[dict[str, Any]]:
-    for path in paths:
-        with open(path, encoding="utf-8") as fh:
-            for line in fh:
-                if line.strip():
-                    yield json.loads(line)
-
-
 def period_of(days: list[date]) -> tuple[str, Any]:
     """Days, ISO weeks or months, whichever gives a readable number of points."""
     span = (max(days) - min(days)).days if days else 0
@@ -163,17 +155,11 @@ def by_period(summary: ArchiveSummary) -> tuple[str, list[str], dict[str, Counte
 def main(argv: list[str] | None = None) -> int:
     from salatag.summary_report import write_charts, write_markdown
 
-    parser = argparse.ArgumentParser(
-        prog="python -m salatag.summary",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("inputs", nargs="+", type=Path, help="JSONL from python -m infer")
-    parser.add_argument("--out", type=Path, required=True, help="folder for summary.md + PNGs")
+    parser = json_lines_parser("python -m salatag.summary", __doc__, "folder for summary.md + PNGs")
     parser.add_argument("--top", type=int, default=15, help="sources and speakers charted")
     args = parser.parse_args(argv)
     try:
-        summary = summarize_records(read_jsonl(args.inputs))
+        summary = summarize_records(read_json_lines(args.inputs))
     except (OSError, json.JSONDecodeError, KeyError, TypeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -27,6 +27,13 @@ def _pyplot() -> Any:
     return plt
 
 
+def _save(plt: Any, fig: Any, path: Path) -> bool:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
 def _stacked_bars(ax: Any, names: list[str], counts: Any, keys: list[str]) -> None:
     """Horizontal bars, one per name (first on top), one segment per key."""
     left = [0.0] * len(names)
@@ -54,40 +61,35 @@ def chart_over_time(summary: ArchiveSummary, path: Path) -> bool:
     ax.set_ylabel(f"articles per {name}")
     ax.set_title(f"Articles with each sector, by {name}")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
+    return _save(plt, fig, path)
 
 
-def chart_by_source(summary: ArchiveSummary, path: Path, top: int) -> bool:
-    sources = [s for s, _ in summary.source_articles.most_common(top)]
-    if not sources:
+# the bar charts of the most frequent names: chart -> the summary's name counts and
+# (name, key) counts, the keys (stacked segments), the x label and the title ({n}: how
+# many names are drawn)
+RANKED_CHARTS = {
+    "sectors_by_source": ("source_articles", "source_sectors", list(SECTORS),
+                          "articles with the sector (an article counts once per sector)",
+                          "Sectors by source (top {n} sources)"),
+    "top_speakers": ("speakers", "speaker_sectors", [*SECTORS, "none"],
+                     "quotes, by the sectors of the paragraphs they are in",
+                     "Top {n} speakers and what they spoke about"),
+}  # fmt: skip
+
+
+def chart_ranked(summary: ArchiveSummary, path: Path, top: int, chart: str) -> bool:
+    """Stacked horizontal bars for the `top` names of one of `RANKED_CHARTS`; no file
+    (False) when there are no names."""
+    ranking, counts, keys, xlabel, title = RANKED_CHARTS[chart]
+    names = [n for n, _ in getattr(summary, ranking).most_common(top)]
+    if not names:
         return False
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(10, 1.2 + 0.35 * len(sources)))
-    _stacked_bars(ax, sources, summary.source_sectors, list(SECTORS))
-    ax.set_xlabel("articles with the sector (an article counts once per sector)")
-    ax.set_title(f"Sectors by source (top {len(sources)} sources)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
-
-
-def chart_speakers(summary: ArchiveSummary, path: Path, top: int) -> bool:
-    speakers = [s for s, _ in summary.speakers.most_common(top)]
-    if not speakers:
-        return False
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(10, 1.2 + 0.35 * len(speakers)))
-    _stacked_bars(ax, speakers, summary.speaker_sectors, [*SECTORS, "none"])
-    ax.set_xlabel("quotes, by the sectors of the paragraphs they are in")
-    ax.set_title(f"Top {len(speakers)} speakers and what they spoke about")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
+    fig, ax = plt.subplots(figsize=(10, 1.2 + 0.35 * len(names)))
+    _stacked_bars(ax, names, getattr(summary, counts), keys)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title.format(n=len(names)))
+    return _save(plt, fig, path)
 
 
 def chart_quoted_share(summary: ArchiveSummary, path: Path, top: int) -> bool:
@@ -105,10 +107,7 @@ def chart_quoted_share(summary: ArchiveSummary, path: Path, top: int) -> bool:
     right.set_yticks(range(len(sources))[::-1], sources)
     right.set_xlabel("quoted share of body text (%)")
     right.set_title("Quoted text by source")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
+    return _save(plt, fig, path)
 
 
 def write_charts(summary: ArchiveSummary, out: Path, top: int = 15) -> dict[str, str]:
@@ -116,8 +115,8 @@ def write_charts(summary: ArchiveSummary, out: Path, top: int = 15) -> dict[str,
     made = {}
     for name, draw in (
         ("sectors_over_time", lambda p: chart_over_time(summary, p)),
-        ("sectors_by_source", lambda p: chart_by_source(summary, p, top)),
-        ("top_speakers", lambda p: chart_speakers(summary, p, top)),
+        ("sectors_by_source", lambda p: chart_ranked(summary, p, top, "sectors_by_source")),
+        ("top_speakers", lambda p: chart_ranked(summary, p, top, "top_speakers")),
         ("quoted_share", lambda p: chart_quoted_share(summary, p, top)),
     ):
         if draw(out / f"{name}.png"):

@@ -31,7 +31,8 @@ BACKENDS = ("auto", "torch", "onnx-fp32", "onnx-int8")
 class Forward(Protocol):
     """What the tagger needs of a model: `SalatagModel` (torch) or `OnnxModel`."""
 
-    device_name: str
+    @property
+    def device_name(self) -> str: ...
 
     def on(self, device: str) -> Forward: ...
 

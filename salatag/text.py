@@ -58,6 +58,27 @@ class TextView:
         return TextView(nxt.text, starts, ends, self.source_length)
 
 
+def _unchanged(text: str, start: int, end: int) -> Iterable[tuple[str, int, int]]:
+    """The pieces of `text[start:end]` kept as they are, one per character."""
+    for i in range(start, end):
+        yield text[i], i, i + 1
+
+
+def _matches_replaced(
+    text: str,
+    pattern: re.Pattern[str],
+    replace: Callable[[re.Match[str]], Iterable[tuple[str, int, int]]],
+) -> Iterable[tuple[str, int, int]]:
+    """The pieces of `text`: each match of `pattern` as `replace` makes it, the
+    characters between the matches as they are."""
+    pos = 0
+    for m in pattern.finditer(text):
+        yield from _unchanged(text, pos, m.start())
+        yield from replace(m)
+        pos = m.end()
+    yield from _unchanged(text, pos, len(text))
+
+
 def _view(text: str, pieces: Iterable[tuple[str, int, int]]) -> TextView:
     """Build a view from (output, source start, source end) pieces in order."""
     out: list[str] = []
@@ -166,19 +187,11 @@ def collapse_whitespace(text: str) -> TextView:
     """Runs of spaces become one space, runs holding a line break one newline;
     zero-width characters go."""
 
-    def pieces() -> Iterable[tuple[str, int, int]]:
-        pos = 0
-        for m in _SPACE_RUN.finditer(text):
-            for i in range(pos, m.start()):
-                yield text[i], i, i + 1
-            run = m.group()
-            if run[0].isspace() or run[-1].isspace():
-                yield ("\n" if "\n" in run else " "), m.start(), m.end()
-            pos = m.end()
-        for i in range(pos, len(text)):
-            yield text[i], i, i + 1
+    def run(m: re.Match[str]) -> Iterable[tuple[str, int, int]]:
+        if m.group()[0].isspace() or m.group()[-1].isspace():
+            yield ("\n" if "\n" in m.group() else " "), m.start(), m.end()
 
-    return _view(text, pieces())
+    return _view(text, _matches_replaced(text, _SPACE_RUN, run))
 
 
 # --- transliteration ---------------------------------------------------------------
@@ -327,25 +340,16 @@ def latin_to_cyrillic(text: str) -> TextView:
     names and stay as they are; Cyrillic and non-letters pass through.
     """
 
-    def pieces() -> Iterable[tuple[str, int, int]]:
-        pos = 0
-        for m in _WORD_RE.finditer(text):
-            for i in range(pos, m.start()):
-                yield text[i], i, i + 1
-            word = m.group()
-            lw = word.lower()
-            latin = _LAT_RE.search(word) and not _CYR_RE.search(word)
-            if latin and not (_FOREIGN_LETTERS & set(lw.replace("ch", ""))):
-                for ch, a, b in _translit_word_lat(word):
-                    yield ch, m.start() + a, m.start() + b
-            else:
-                for i in range(m.start(), m.end()):
-                    yield text[i], i, i + 1
-            pos = m.end()
-        for i in range(pos, len(text)):
-            yield text[i], i, i + 1
+    def word(m: re.Match[str]) -> Iterable[tuple[str, int, int]]:
+        word, lw = m.group(), m.group().lower()
+        latin = _LAT_RE.search(word) and not _CYR_RE.search(word)
+        if latin and not (_FOREIGN_LETTERS & set(lw.replace("ch", ""))):
+            for ch, a, b in _translit_word_lat(word):
+                yield ch, m.start() + a, m.start() + b
+        else:
+            yield from _unchanged(text, m.start(), m.end())
 
-    return _view(text, pieces())
+    return _view(text, _matches_replaced(text, _WORD_RE, word))
 
 
 def cyrillic_to_latin(text: str) -> str:
@@ -390,7 +394,12 @@ def normalize(text: str, transliterate: bool | None = None) -> TextView:
 
     `transliterate=None` decides from the text: Latin script carrying Kazakh letters.
     """
-    view = nfc(text)
+    return normalize_nfc(nfc(text), transliterate)
+
+
+def normalize_nfc(view: TextView, transliterate: bool | None = None) -> TextView:
+    """`normalize` from the text's NFC view (`nfc(text)`), for a caller that has made
+    it already: an article reads its paragraphs' language from it first."""
     if transliterate is None:
         transliterate = script_of(view.text) != "cyrl" and has_kazakh_latin_marks(view.text)
     if transliterate:

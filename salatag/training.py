@@ -146,11 +146,11 @@ def positive_weights(windows: datasets.Dataset, cfg: TrainConfig) -> torch.Tenso
 
 
 def loss_settings(cfg: TrainConfig) -> LossSettings:
-    """The config's loss weights, with a head that is switched off weighing nothing."""
+    """The config's loss weights (a head weighing 0 is not trained)."""
     return LossSettings(
-        quotes=cfg.loss.quotes if cfg.heads.quotes else 0.0,
-        sectors=cfg.loss.sectors if cfg.heads.sectors else 0.0,
-        chrome=cfg.loss.chrome if cfg.heads.chrome else 0.0,
+        quotes=cfg.loss.quotes,
+        sectors=cfg.loss.sectors,
+        chrome=cfg.loss.chrome,
         class_weighting=cfg.loss.class_weighting,
         focal_gamma=cfg.loss.focal_gamma,
         distill=cfg.distill.weight if cfg.distill else 0.0,

@@ -13,17 +13,16 @@ Security Policy forbids every fetch: the file opens offline, from anywhere.
 
 from __future__ import annotations
 
-import argparse
 import html
 import json
 import sys
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from importlib import resources
-from pathlib import Path
 from typing import Any, TextIO
 
 from salatag.labels import SECTORS
+from salatag.records import json_lines_parser, read_json_lines
 from salatag.utf16 import to_utf16
 
 META_FIELDS = ("source", "date", "datetime", "url", "title")  # shown in each header
@@ -68,14 +67,6 @@ def compact(record: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def read_jsonl(paths: Iterable[Path]) -> Iterator[dict[str, Any]]:
-    for path in paths:
-        with open(path, encoding="utf-8") as fh:
-            for line in fh:
-                if line.strip():
-                    yield json.loads(line)
-
-
 def write_view(records: Iterable[dict[str, Any]], out: TextIO, title: str = "salatag") -> int:
     """Stream the records into the page; returns how many articles it holds."""
     template = resources.files("salatag").joinpath("assets/view.html").read_text("utf-8")
@@ -100,13 +91,7 @@ def write_view(records: Iterable[dict[str, Any]], out: TextIO, title: str = "sal
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m salatag.view",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("inputs", nargs="+", type=Path, help="JSONL from python -m infer")
-    parser.add_argument("--out", type=Path, required=True, help="the HTML file to write")
+    parser = json_lines_parser("python -m salatag.view", __doc__, "the HTML file to write")
     parser.add_argument("--title", default=None, help="page title (default: the input name)")
     args = parser.parse_args(argv)
     title = args.title or ", ".join(p.name for p in args.inputs)
@@ -114,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     tmp = args.out.with_name(args.out.name + ".tmp")
     try:
         with open(tmp, "w", encoding="utf-8") as fh:
-            n = write_view(read_jsonl(args.inputs), fh, title)
+            n = write_view(read_json_lines(args.inputs), fh, title)
     except (OSError, json.JSONDecodeError, KeyError, TypeError) as err:
         tmp.unlink(missing_ok=True)
         print(f"error: {err}", file=sys.stderr)

@@ -1,8 +1,12 @@
 """Reading articles: decoding, line ends, paragraph offsets into the caller's text."""
 
+import unicodedata
+
 import pytest
 
 from salatag.article import Article, ArticleError, decode_article, paragraph_spans
+from salatag.lang import detect_article
+from salatag.text import normalize
 
 
 def _paragraphs(text: str) -> list[str]:
@@ -45,3 +49,33 @@ def test_latin_article_spans_map_back_to_latin_text() -> None:
     start, end = article.to_source(word, word + len("байланыстарды"))
     assert text[start:end] == "baılanystardy"
     assert [article.paragraph_view(i) for i in range(2)] == article.view.text.split("\n")
+
+
+LATIN_KK = (
+    "Qazaqstan Prezıdenti Ózbekstanǵa memlekettik saparmen bardy.\n"
+    "Eki el arasyndaǵy saýda-ekonomıkalyq yntymaqtastyq máseleleri talqylandy.\n"
+)
+CYRILLIC_KK = "Екі ел арасындағы сауда-экономикалық ынтымақтастық талқыланды.\nЙә, ол келісті.\n"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        unicodedata.normalize("NFD", LATIN_KK),
+        unicodedata.normalize("NFD", CYRILLIC_KK),
+        CYRILLIC_KK.replace("\nЙә", "\n\u0301Йә"),  # a paragraph opening with a lone mark
+        "Қазақстан\n\u0340" + unicodedata.normalize("NFD", LATIN_KK),  # one that NFC changes
+    ],
+)
+def test_an_article_reads_its_language_and_view_from_one_normalisation(text: str) -> None:
+    """The article normalises its text once; the language read from that is the one
+    `detect_article` gives for the paragraphs alone, and the view is `normalize`'s."""
+    article = Article.from_text(text)
+    assert article.lang == detect_article(_paragraphs(text))
+    latin_kk = article.lang.lang == "kk" and article.lang.script == "latn"
+    view = normalize(text, transliterate=latin_kk)
+    assert (article.view.text, article.view.starts, article.view.ends) == (
+        view.text,
+        view.starts,
+        view.ends,
+    )

@@ -27,7 +27,8 @@ def test_shipped_configs_load(path: Path) -> None:
         (["window.context=sentence"], "window.context: Input should be 'article' or 'paragraph'"),
         (["finetune.method=qlora"], "finetune.method"),
         (["window.max_length=4096"], "window.max_length: Input should be less than or equal"),
-        (["heads=yes"], "heads: Input should be a valid dictionary"),
+        (["window=yes"], "window: Input should be a valid dictionary"),
+        (["heads=yes"], "heads: unknown key"),
         (["optim.epochs"], "expected key=value"),
     ],
 )
@@ -57,3 +58,14 @@ def test_removed_tensorboard_key(tmp_path: Path) -> None:
     assert "tensorboard" not in load_config(saved).to_yaml()
     with pytest.raises(ConfigError, match=r"run\.tensorboard: unknown key"):
         load_config(None, ["run.tensorboard=true"])
+
+
+def test_removed_heads_section(tmp_path: Path) -> None:
+    """`heads.*` only ever zeroed a head's loss: configs saved in older model directories
+    (all heads on, or one off) load as the same loss weights."""
+    saved = tmp_path / "config.yaml"
+    saved.write_text("heads:\n  sectors: true\n  quotes: true\n  chrome: true\n")
+    assert load_config(saved) == load_config(None)
+    assert "heads" not in load_config(saved).to_yaml()
+    saved.write_text("heads:\n  quotes: false\n  chrome: true\nloss:\n  quotes: 2.0\n")
+    assert load_config(saved) == load_config(None, ["loss.quotes=0"])

