@@ -236,9 +236,15 @@ _STEMS_BY_LENGTH = sorted(_STEM_EXCEPTIONS, key=len, reverse=True)
 _TS_AS_TSE = re.compile(r"ts(?=ı|e(?:ı|nt|nz|s|r|pt|h|l|z))")
 
 
+def lower_per_letter(word: str) -> str:
+    """Lower case with one character per character: `str.lower` makes the Turkish `İ`
+    two ("i" and a combining dot), which would shift every offset after it."""
+    return "".join(c.lower()[:1] for c in word)
+
+
 def _translit_word_lat(word: str) -> list[tuple[str, int, int]]:
     """Latin-script Kazakh word -> Cyrillic pieces with character spans in `word`."""
-    lw = word.lower()
+    lw = lower_per_letter(word)
     letters = [c for c in word if c.isalpha()]
     caps = len(letters) > 1 and all(
         c.isupper() or (c in "hH" and i > 0 and word[i - 1] in "SCsc")
@@ -341,7 +347,7 @@ def latin_to_cyrillic(text: str) -> TextView:
     """
 
     def word(m: re.Match[str]) -> Iterable[tuple[str, int, int]]:
-        word, lw = m.group(), m.group().lower()
+        word, lw = m.group(), lower_per_letter(m.group())
         latin = _LAT_RE.search(word) and not _CYR_RE.search(word)
         if latin and not (_FOREIGN_LETTERS & set(lw.replace("ch", ""))):
             for ch, a, b in _translit_word_lat(word):

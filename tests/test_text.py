@@ -110,6 +110,8 @@ LATIN_WORDS = [
     "áýe",
     "ǵalym",
     "Ýkraına",
+    "İstanbul",  # "İ".lower() is two characters: offsets must not shift
+    "DSİ",
 ]
 
 
