@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from salatag.corpus import REPO_ROOT
+from salatag.records import Record, read_records
 
 FULL = ["finetune.method=full", "run.threads=2", "run.patience=5"]
 GROUPS: dict[str, tuple[str, dict[str, list[str]]]] = {
@@ -51,6 +52,13 @@ GROUPS: dict[str, tuple[str, dict[str, list[str]]]] = {
             ],
         },
     ),
+    "student": (  # issue 16: a faster model must score within 0.01 of the full one
+        "configs/student.yaml",
+        {
+            "12 layers: the shipped model (teacher)": ["@models/default"],
+            "6 layers (0, 2, …, 10) distilled from it, 46 hard negatives": ["@runs/student/model"],
+        },
+    ),
 }
 
 
@@ -66,13 +74,13 @@ def train(config: str, overrides: list[str], out_dir: Path, seed: int) -> Path:
     return model
 
 
-def dev_scores(model: Path, gold: list[dict]) -> dict[str, dict[str, float]]:
+def dev_scores(model: Path, gold: list[Record]) -> dict[str, dict[str, float]]:
     """Per source: sector macro-F1 and PR-AUC, quote span F1 and speaker accuracy."""
     from salatag.article import Article
     from salatag.evaluate import score_parts
     from salatag.tagger import Tagger
 
-    articles = [Article.from_text(g["text"], g["id"]) for g in gold]
+    articles = [Article.from_text(g.text, g.id) for g in gold]
     pred = Tagger.load(model, device="cpu").tag(articles)
     out = {}
     for part, systems in score_parts(gold, {"model": pred}).items():
@@ -88,10 +96,8 @@ def dev_scores(model: Path, gold: list[dict]) -> dict[str, dict[str, float]]:
 
 
 def table(group: str, seeds: list[int], runs: Path) -> str:
-    from salatag.records import read_records
-
     config, variants = GROUPS[group]
-    gold = [r.to_dict() for r in read_records(REPO_ROOT / "data" / "build" / "dev.jsonl")]
+    gold = list(read_records(REPO_ROOT / "data" / "build" / "dev.jsonl"))
     cols = [(p, k) for p in ("kazinform", "kaznerd") for k in ("macro_f1", "pr_auc")]
     cols += [("kazinform", "span_f1"), ("kazinform", "speaker")]
     rows = [
