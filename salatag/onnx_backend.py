@@ -210,16 +210,22 @@ def _example(hidden: int) -> tuple[Any, ...]:
 
 @contextmanager
 def _quiet_exporter() -> Iterator[None]:
-    """The exporter's warnings ("torchvision is not installed", ...) say nothing to a user."""
+    """The exporter's warnings ("torchvision is not installed", ...) and transformers'
+    "Loading weights" bar say nothing to a user whose first run exports the model."""
+    from transformers.utils import logging as hf_logging
+
     log = logging.getLogger("torch.onnx")
-    level = log.level
+    level, bar = log.level, hf_logging.is_progress_bar_enabled()
     log.setLevel(logging.ERROR)
+    hf_logging.disable_progress_bar()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             yield
     finally:
         log.setLevel(level)
+        if bar:
+            hf_logging.enable_progress_bar()
 
 
 def export_fp32(model_dir: Path, out: Path, options: ExportOptions) -> None:
@@ -244,7 +250,8 @@ def export_fp32(model_dir: Path, out: Path, options: ExportOptions) -> None:
             )
             return out.tag_logits, out.sector_logits, out.chrome_logits
 
-    model, _, _ = load_model(model_dir)
+    with _quiet_exporter():
+        model, _, _ = load_model(model_dir)
     encoder = model.encoder
     encoder.set_attn_implementation("eager")
     weight = cast("torch.Tensor", encoder.get_input_embeddings().weight)
