@@ -60,7 +60,7 @@ class SalatagPipeline:
 
 
 def load(
-    path: str | Path | None = None, device: str = "auto", backend: str = "torch"
+    path: str | Path | None = None, device: str = "auto", backend: str = "auto"
 ) -> SalatagPipeline:
     """The shipped model (`models/default`), or the model directory at `path`."""
     from salatag.corpus import REPO_ROOT

@@ -239,7 +239,7 @@ class TagWorker:
         include_text: bool,
         max_chars: int,
         threads: int,
-        backend: str = "torch",
+        backend: str = "auto",
     ) -> None:
         import torch
 
@@ -395,7 +395,7 @@ def run(
     rows_per_shard: int = ROWS_PER_SHARD,
     articles_per_batch: int = ARTICLES_PER_BATCH,
     cpus_per_worker: float = 1.0,
-    backend: str = "torch",
+    backend: str = "auto",
 ) -> dict[str, Any]:
     """Tag `inputs` into shard files in `out_dir`; returns counts for this run.
 
