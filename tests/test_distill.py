@@ -12,20 +12,18 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 import torch
 from conftest import TINY, train_cli
-from torch import nn
+from stubs import stub_model
 
 from salatag.config import ConfigError, load_config
 from salatag.corpus import REPO_ROOT
 from salatag.labels import SECTORS
-from salatag.model import LossSettings, SalatagModel
+from salatag.model import SalatagModel
 from salatag.training import collate
 
-HIDDEN = 8
 STUDENT = [
     *TINY,
     "encoder_layers=",  # the student's count follows distill.layers
@@ -61,17 +59,6 @@ def test_distill_section_is_typed_and_refuses_unknown_keys() -> None:
             load_config(None, overrides)
 
 
-class StubEncoder(nn.Module):
-    """Stands in for the transformer: an embedding per token id."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.embed = nn.Embedding(100, HIDDEN)
-
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> SimpleNamespace:
-        return SimpleNamespace(last_hidden_state=self.embed(input_ids))
-
-
 ROWS = [
     {
         "input_ids": [0, 5, 6, 7, 8, 2],
@@ -91,8 +78,7 @@ ROWS = [
 
 
 def stub(seed: int, **loss: float | str) -> SalatagModel:
-    torch.manual_seed(seed)
-    return SalatagModel(StubEncoder(), HIDDEN, loss=LossSettings(**loss))
+    return stub_model(seed, **loss)
 
 
 def teacher_of(model: SalatagModel, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -4,29 +4,13 @@ padded by the same helper as the tagger's."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 import torch
-from torch import nn
+from stubs import stub_model
 
 from salatag.labels import SECTORS
-from salatag.model import LossSettings, SalatagModel
+from salatag.model import SalatagModel
 from salatag.training import collate
-
-HIDDEN = 8
-
-
-class StubEncoder(nn.Module):
-    """Stands in for the transformer: an embedding per token id."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.embed = nn.Embedding(100, HIDDEN)
-
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> SimpleNamespace:
-        return SimpleNamespace(last_hidden_state=self.embed(input_ids))
-
 
 ROWS = [
     {
@@ -47,8 +31,7 @@ ROWS = [
 
 
 def model(**loss: float | str) -> SalatagModel:
-    torch.manual_seed(0)
-    return SalatagModel(StubEncoder(), HIDDEN, loss=LossSettings(**loss)).eval()
+    return stub_model(**loss).eval()
 
 
 def test_collate_pads_like_the_tagger() -> None:
