@@ -19,7 +19,7 @@ from salatag.corpus import REPO_ROOT
 from salatag.outputs import journal_path
 
 MODEL = REPO_ROOT / "models" / "default"
-N = 500
+N = 2000  # enough that five kills, each at most ~64 lines + 0.3 s in, cannot finish a fast run
 WORDS = ["су", "көлік", "сауда", "энергетика", "қауіпсіздік", "ынтымақтастық", "келісім"]
 
 
@@ -46,14 +46,16 @@ def journal_lines(path: Path) -> int:
 
 def killed_run(args: list[str], journal: Path, at_lines: int, rng: random.Random) -> None:
     """Start a run and SIGKILL it once the journal holds `at_lines` more lines (0: while
-    it is still starting), a random moment later."""
+    it is still starting, before its first line), a random moment later."""
     start = journal_lines(journal)
     proc = subprocess.Popen(args, cwd=REPO_ROOT, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
-    if at_lines == 0:
-        time.sleep(rng.uniform(0.2, 3.0))
-    while at_lines and time.time() < deadline and proc.poll() is None:
-        if journal_lines(journal) - start >= at_lines:
+    starting_until = time.time() + rng.uniform(0.2, 3.0)
+    while time.time() < deadline and proc.poll() is None:
+        grown = journal_lines(journal) - start
+        if at_lines and grown >= at_lines:
+            break
+        if not at_lines and (grown or time.time() > starting_until):
             break
         time.sleep(0.01)
     time.sleep(rng.uniform(0, 0.3))
