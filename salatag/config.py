@@ -93,6 +93,9 @@ class RunConfig(Section):
     checkpoint_every: int = Field(50, ge=1, description="optimizer steps")
     output_dir: Path = Path("runs/default")
     threads: int | None = Field(None, ge=1)
+    # average the weights of the last N epochs (0: off); at the end the average is scored
+    # on dev and replaces the best epoch's weights only if it scores higher
+    average_last: int = Field(0, ge=0, description="epochs whose weights are averaged")
 
     @model_validator(mode="before")
     @classmethod

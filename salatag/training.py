@@ -239,6 +239,10 @@ class Run:
         return self.out_dir / "best_state.pt"
 
     @property
+    def average_path(self) -> Path:
+        return self.out_dir / "average_state.pt"
+
+    @property
     def log_path(self) -> Path:
         return self.out_dir / "log.jsonl"
 
@@ -272,6 +276,8 @@ def setup(cfg: TrainConfig, resume: bool) -> Run:
     if cfg.run.device == "cuda" and accelerator.device.type != "cuda":
         raise TrainError("run.device: cuda asked for, but no CUDA GPU is available")
     cfg.run.output_dir.mkdir(parents=True, exist_ok=True)
+    if not resume and accelerator.is_main_process:  # an older run's sum is not this run's
+        (cfg.run.output_dir / "average_state.pt").unlink(missing_ok=True)
     if accelerator.is_main_process:
         (cfg.run.output_dir / "config.yaml").write_text(cfg.to_yaml(), encoding="utf-8")
 
@@ -538,16 +544,58 @@ def end_epoch(run: Run, epoch: int, train: dict[str, float], started: float) -> 
         acc.print(json.dumps(line))
     if dev["score"] > progress["best"]:
         progress["best"], progress["bad_epochs"] = dev["score"], 0
-        run.best_state = trainable_state(unwrapped) | {
-            k: v.detach().cpu().clone() for k, v in unwrapped.heads_state().items()
-        }
+        run.best_state = saved_weights(unwrapped)
         if acc.is_main_process:
             torch.save(run.best_state, run.best_path)
     else:
         progress["bad_epochs"] += 1
+    if epoch + 1 > run.cfg.optim.epochs - run.cfg.run.average_last and acc.is_main_process:
+        add_to_average(run.average_path, saved_weights(unwrapped), epoch + 1)
     progress["epoch"], progress["batch"] = epoch + 1, 0
     save_checkpoint(run)
     return progress["bad_epochs"] >= run.cfg.run.patience
+
+
+def saved_weights(model: SalatagModel) -> dict[str, torch.Tensor]:
+    """What a model directory stores: the weights that train, and the heads."""
+    heads = {k: v.detach().cpu().clone() for k, v in model.heads_state().items()}
+    return trainable_state(model) | heads
+
+
+def add_to_average(path: Path, weights: dict[str, torch.Tensor], epoch: int) -> None:
+    """A running sum on disk (written beside, then renamed), keyed by epoch, so a run
+    killed and resumed averages the same epochs, once each, as an unbroken one."""
+    total = torch.load(path, weights_only=False) if path.exists() else {"epochs": [], "sum": {}}
+    if epoch in total["epochs"]:
+        return
+    for k, v in weights.items():
+        total["sum"][k] = total["sum"].get(k, 0) + v.float()
+    total["epochs"].append(epoch)
+    tmp = path.with_suffix(".tmp")
+    torch.save(total, tmp)
+    tmp.replace(path)
+
+
+def take_average_if_better(run: Run) -> None:
+    """Score the averaged weights on dev; keep them when they beat the best epoch."""
+    if not run.cfg.run.average_last or not run.average_path.exists():
+        return
+    total = torch.load(run.average_path, weights_only=False)
+    n = len(total["epochs"])
+    if n < 2:
+        return
+    dtypes = {k: v.dtype for k, v in run.unwrapped.state_dict().items()}
+    average = {k: (v / n).to(dtypes[k]) for k, v in total["sum"].items()}
+    run.unwrapped.load_state_dict(average, strict=False)
+    args = (run.tokenizer, run.meta, run.dev_records, run.dev_articles, run.accelerator.device)
+    dev, _ = evaluate_dev(run.unwrapped, *args)
+    line = {"averaged_epochs": total["epochs"], **dev, "best_epoch_score": run.progress["best"]}
+    if run.accelerator.is_main_process:
+        with open(run.log_path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(line) + "\n")
+        run.accelerator.print(json.dumps(line))
+    if dev["score"] > run.progress["best"]:
+        run.best_state = average
 
 
 # --- the end ------------------------------------------------------------------------
@@ -561,6 +609,7 @@ def finish(run: Run) -> Path:
 
     acc, cfg, meta = run.accelerator, run.cfg, run.meta
     unwrapped = run.unwrapped
+    take_average_if_better(run)
     if run.best_state is not None:
         unwrapped.load_state_dict(run.best_state, strict=False)
     args = (run.tokenizer, meta, run.dev_records, run.dev_articles, acc.device)

@@ -150,3 +150,34 @@ def test_full_fine_tuning_stores_only_the_tuned_layers(fixture_data: Path, tmp_p
     articles = [Article.from_text(g["text"], g["id"]) for g in gold]
     first = Tagger.load(model_dir, device="cpu").tag(articles)
     assert first == Tagger.load(model_dir, device="cpu").tag(articles)
+
+
+def test_averaged_weights_are_scored_and_kept_only_when_better(
+    fixture_data: Path, tmp_path: Path
+) -> None:
+    """run.average_last=2: the last two epochs' weights are averaged, scored on dev (a log
+    line), and the model keeps the average exactly when it beats the best epoch."""
+    from safetensors.torch import load_file
+
+    overrides = [
+        *TINY,
+        f"data.train={fixture_data}/train.jsonl",
+        f"data.dev={fixture_data}/dev.jsonl",
+        "finetune.method=full",
+        "optim.encoder_lr=1e-3",
+        "optim.epochs=3",
+        "run.average_last=2",
+        f"run.output_dir={tmp_path}",
+    ]
+    result = _train_cli(REPO_ROOT / "configs" / "cpu-small.yaml", overrides)
+    assert result.returncode == 0, result.stderr[-3000:]
+    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    averaged = log[-1]
+    assert averaged["averaged_epochs"] == [2, 3] and [h["epoch"] for h in log[:-1]] == [1, 2, 3]
+    total = torch.load(tmp_path / "average_state.pt", weights_only=False)
+    best = torch.load(tmp_path / "best_state.pt", weights_only=False)
+    name = "encoder.layer.1.attention.self.query.weight"
+    key = "encoder." + name  # the model's key for the encoder's weight
+    kept = best[key] if averaged["score"] <= averaged["best_epoch_score"] else total["sum"][key] / 2
+    saved = load_file(str(tmp_path / "model" / "encoder.safetensors"))[name]
+    assert torch.allclose(saved.float(), kept.half().float(), atol=1e-3)
