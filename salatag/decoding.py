@@ -238,7 +238,7 @@ def _continues(text: str, prev: Span, span: Span, merge_lines: bool) -> bool:
     gap = text[prev.end : span.start]
     if "\n" not in gap:
         return not re.search(r"\w", gap) and "«" not in gap and "»" not in gap
-    if not merge_lines:
+    if not merge_lines or _question_turn(text, prev, span):
         return False
     if re.search(r"\S", gap[gap.find("\n") : gap.rfind("\n")]):
         return _open_speech(text, prev, span, gap)
@@ -247,6 +247,15 @@ def _continues(text: str, prev: Span, span: Span, merge_lines: bool) -> bool:
     # a new « opens a new quote; one that goes on over lines is closed_guillemets' work
     opens_line = re.fullmatch(r"\s*(?:" + _DASH + r"\s*)?", next_line_head)
     return not attributed and opens_line is not None
+
+
+def _question_turn(text: str, prev: Span, span: Span) -> bool:
+    """In an interview a question is a turn of its own (NOTES Q4): a span that ends in
+    `?` is not continued on the next line, and a line that ends in `?` does not continue
+    the one before. No multi-line quote in train or dev has a line ending in `?`; every
+    interview question has one."""
+    next_line = text[slice(*_line_bounds(text, span.start))]
+    return text[prev.start : prev.end].rstrip().endswith("?") or next_line.rstrip().endswith("?")
 
 
 def _open_speech(text: str, prev: Span, span: Span, gap: str) -> bool:
@@ -595,7 +604,7 @@ def speech_speaker(article: Any, before: int) -> str | None:
     if not people:
         return None
     words = list(_WORDS.finditer(view, *people[-1].span()))
-    last = next(
+    last = max(  # the last surname-like word: `Ирина Самойлованың` (first names end in -ина too)
         i for i, w in enumerate(words) if _SURNAME.search(_GENITIVE.sub("", w.group().lower()))
     )
     ending = _GENITIVE.search(words[last].group())
@@ -658,10 +667,12 @@ def decode_quotes(
         quotes = continue_speeches(view, close_guillemets(view, quotes), paragraphs)
     speakers = spans(SPEAKER)
     out: list[dict[str, Any]] = []
+    in_view: list[Span] = []
     for q in quotes:
         start, end = trim(article.text, *article.to_source(q.start, q.end))
         if end <= start:
             continue
+        in_view.append(q)
         record: dict[str, Any] = {"start": start, "end": end, "speaker": None}
         record["attribution"] = None
         found = _speaker_of(view, speakers, q, settings.speaker)
@@ -680,7 +691,40 @@ def decode_quotes(
             record["speaker"] = speech_speaker(article, q.start)
         record["score"] = round(q.score, 4)
         out.append(record)
+    if settings.speeches:
+        interview_speakers(article, in_view, out)
     return out
+
+
+_INTERVIEWER = re.compile(r"(?:[^\W\d_][\w-]*\s+)?тілші(?:сі|міз)(?!\w)", re.IGNORECASE)
+
+
+def interview_speakers(article: Any, spans: list[Span], records: list[dict[str, Any]]) -> None:
+    """Speakers of an interview's unattributed dash-opened turns (NOTES Q4): a question
+    is the interviewer's (`Kazinform тілшісі`, as the lead names them; null if it does
+    not, Q11), an answer is the person the lead names last. An article is an interview
+    when two such turns or more are questions."""
+    view = article.view.text
+
+    def dash_turn(q: Span, r: dict[str, Any]) -> bool:
+        line_start = _line_bounds(view, q.start)[0]
+        opened = re.fullmatch(r"\s*" + _DASH + r"\s*", view[line_start : q.start]) is not None
+        return opened and r["attribution"] is None and r["speaker"] is None
+
+    turns = [(q, r) for q, r in zip(spans, records, strict=True) if dash_turn(q, r)]
+    questions = [q for q, _ in turns if view[q.start : q.end].rstrip().endswith("?")]
+    if len(questions) < 2:
+        return
+    lead_end = _line_bounds(view, questions[0].start)[0]
+    found = list(_INTERVIEWER.finditer(view, 0, lead_end))
+    asker = None
+    if found:
+        a, b = article.to_source(*found[-1].span())
+        asker = article.text[a:b]
+    answerer = speech_speaker(article, lead_end)
+    for q, r in turns:
+        if q.start >= lead_end:
+            r["speaker"] = asker if view[q.start : q.end].rstrip().endswith("?") else answerer
 
 
 def _speaker_of(text: str, speakers: list[Span], q: Span, source: str) -> tuple[int, int] | None:

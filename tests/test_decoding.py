@@ -318,3 +318,33 @@ def test_the_reporter_naming_the_speaker_in_the_third_person_is_narration() -> N
         text, [("Президент бұл ұсыныстарды қолдайтынын", "QUOTE"), ("Біз бірге", "QUOTE")]
     )
     assert [t for t, _ in spoken(text, quotes)] == ["Біз бірге"]
+
+
+INTERVIEW = (
+    "Kazinform тілшісі су мәселесі бойынша сарапшы Ирина Самойлованың пікірін білді.\n"
+    "– Өңірдегі су тапшылығы қаншалықты өткір?\n"
+    "– Мәселе күрделі. Өзендердің деңгейі жыл сайын төмендеп келеді.\n"
+    "– Көрші елдермен келіссөздер қалай жүріп жатыр?\n"
+    "– Біз ортақ комиссия құрдық.\n"
+    "Келесі жылы жаңа келісімге қол қоямыз."
+)
+
+
+def test_an_interview_is_one_quote_per_turn_with_the_asker_and_the_answerer() -> None:
+    """NOTES Q4: a question is a turn of its own, never merged with the answer after it;
+    questions are the interviewer's as the lead names them, answers the interviewee's."""
+    turns = [
+        "Өңірдегі су тапшылығы қаншалықты өткір?",
+        "Мәселе күрделі. Өзендердің деңгейі жыл сайын төмендеп келеді.",
+        "Көрші елдермен келіссөздер қалай жүріп жатыр?",
+        "Біз ортақ комиссия құрдық.",
+        "Келесі жылы жаңа келісімге қол қоямыз.",
+    ]
+    quotes = tagged(INTERVIEW, [(t, "QUOTE") for t in turns])
+    asker, answerer = "Kazinform тілшісі", "Ирина Самойлова"
+    assert spoken(INTERVIEW, quotes) == [
+        (turns[0], asker),
+        (turns[1], answerer),
+        (turns[2], asker),
+        (turns[3] + "\n" + turns[4], answerer),
+    ]
