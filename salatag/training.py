@@ -47,6 +47,9 @@ if TYPE_CHECKING:
     from salatag.article import Article
 
 PROGRESS_FILE = "progress.json"
+# files of a run directory
+CHECKPOINT, BEST_STATE, LOG = "checkpoint", "best_state.pt", "log.jsonl"
+AVERAGE_STATE = "average_state.pt"
 
 
 class TrainError(InputError, RuntimeError):
@@ -230,21 +233,9 @@ class Run:
     def out_dir(self) -> Path:
         return self.cfg.run.output_dir
 
-    @property
-    def checkpoint_dir(self) -> Path:
-        return self.out_dir / "checkpoint"
-
-    @property
-    def best_path(self) -> Path:
-        return self.out_dir / "best_state.pt"
-
-    @property
-    def average_path(self) -> Path:
-        return self.out_dir / "average_state.pt"
-
-    @property
-    def log_path(self) -> Path:
-        return self.out_dir / "log.jsonl"
+    def file(self, name: str) -> Path:
+        """A file of the run directory: CHECKPOINT, BEST_STATE, AVERAGE_STATE, LOG."""
+        return self.out_dir / name
 
     @property
     def unwrapped(self) -> SalatagModel:
@@ -367,7 +358,7 @@ def _load_trainable(models: list[torch.nn.Module], input_dir: str) -> None:
 def save_checkpoint(run: Run) -> None:
     """Atomic: written beside, then renamed over the old checkpoint. Every process
     calls it (each saves its own RNG state); the main process writes the rest."""
-    acc, path = run.accelerator, run.checkpoint_dir
+    acc, path = run.accelerator, run.file(CHECKPOINT)
     tmp = path.with_name(path.name + ".tmp")
     if acc.is_main_process:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -388,17 +379,18 @@ def save_checkpoint(run: Run) -> None:
 def load_checkpoint(run: Run) -> None:
     """Weights, optimizer, scheduler and RNG states as saved; the log cut back to the
     checkpoint (a killed run may have written lines after it)."""
-    if not (run.checkpoint_dir / "optimizer.bin").exists():
+    checkpoint = run.file(CHECKPOINT)
+    if not (checkpoint / "optimizer.bin").exists():
         raise TrainError(
-            f"--resume: {run.checkpoint_dir} has no optimizer.bin (an older salatag's checkpoint, "
+            f"--resume: {checkpoint} has no optimizer.bin (an older salatag's checkpoint, "
             "or a damaged one): start the run again without --resume"
         )
-    run.accelerator.load_state(str(run.checkpoint_dir))
-    run.progress = json.loads((run.checkpoint_dir / PROGRESS_FILE).read_text())
+    run.accelerator.load_state(str(run.file(CHECKPOINT)))
+    run.progress = json.loads((run.file(CHECKPOINT) / PROGRESS_FILE).read_text())
     if run.accelerator.is_main_process:
-        run.log_path.write_text("".join(json.dumps(h) + "\n" for h in run.progress["history"]))
-    if run.best_path.exists():
-        run.best_state = torch.load(run.best_path, weights_only=False)
+        run.file(LOG).write_text("".join(json.dumps(h) + "\n" for h in run.progress["history"]))
+    if run.file(BEST_STATE).exists():
+        run.best_state = torch.load(run.file(BEST_STATE), weights_only=False)
     run.accelerator.print(
         f"resuming at epoch {run.progress['epoch'] + 1}, batch {run.progress['batch']}"
     )
@@ -539,18 +531,18 @@ def end_epoch(run: Run, epoch: int, train: dict[str, float], started: float) -> 
     }
     progress["history"].append(line)
     if acc.is_main_process:
-        with open(run.log_path, "a", encoding="utf-8") as fh:
+        with open(run.file(LOG), "a", encoding="utf-8") as fh:
             fh.write(json.dumps(line) + "\n")
         acc.print(json.dumps(line))
     if dev["score"] > progress["best"]:
         progress["best"], progress["bad_epochs"] = dev["score"], 0
         run.best_state = saved_weights(unwrapped)
         if acc.is_main_process:
-            torch.save(run.best_state, run.best_path)
+            torch.save(run.best_state, run.file(BEST_STATE))
     else:
         progress["bad_epochs"] += 1
     if epoch + 1 > run.cfg.optim.epochs - run.cfg.run.average_last and acc.is_main_process:
-        add_to_average(run.average_path, saved_weights(unwrapped), epoch + 1)
+        add_to_average(run.file(AVERAGE_STATE), saved_weights(unwrapped), epoch + 1)
     progress["epoch"], progress["batch"] = epoch + 1, 0
     save_checkpoint(run)
     return progress["bad_epochs"] >= run.cfg.run.patience
@@ -578,9 +570,9 @@ def add_to_average(path: Path, weights: dict[str, torch.Tensor], epoch: int) -> 
 
 def take_average_if_better(run: Run) -> None:
     """Score the averaged weights on dev; keep them when they beat the best epoch."""
-    if not run.cfg.run.average_last or not run.average_path.exists():
+    if not run.cfg.run.average_last or not run.file(AVERAGE_STATE).exists():
         return
-    total = torch.load(run.average_path, weights_only=False)
+    total = torch.load(run.file(AVERAGE_STATE), weights_only=False)
     n = len(total["epochs"])
     if n < 2:
         return
@@ -591,7 +583,7 @@ def take_average_if_better(run: Run) -> None:
     dev, _ = evaluate_dev(run.unwrapped, *args)
     line = {"averaged_epochs": total["epochs"], **dev, "best_epoch_score": run.progress["best"]}
     if run.accelerator.is_main_process:
-        with open(run.log_path, "a", encoding="utf-8") as fh:
+        with open(run.file(LOG), "a", encoding="utf-8") as fh:
             fh.write(json.dumps(line) + "\n")
         run.accelerator.print(json.dumps(line))
     if dev["score"] > run.progress["best"]:
