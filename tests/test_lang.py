@@ -43,18 +43,18 @@ def test_hand_written(text: str, lang: str, script: str) -> None:
 
 
 @pytest.mark.slow  # both lingua modes over 2 795 articles
-def test_the_quick_verdict_is_the_accurate_one_on_every_train_and_dev_article() -> None:
+def test_the_quick_verdict_is_the_accurate_one_on_every_train_and_dev_article(
+    corpus, tmp_path
+) -> None:
     """The quick path (low-accuracy models, 0.05 s to load) may only decide an article
     when the accurate models would decide it the same way."""
-    from salatag.corpus import REPO_ROOT
+    from salatag import data
 
-    build = REPO_ROOT / "data" / "build"
-    if not (build / "train.jsonl").exists():
-        pytest.skip("run `python -m salatag.data build` first")
+    splits = data.build(tmp_path)
     articles = [
-        [r["text"][p["start"] : p["end"]] for p in r["paragraphs"]]
-        for name in ("train.jsonl", "dev.jsonl")
-        for r in map(json.loads, (build / name).read_text(encoding="utf-8").splitlines())
+        [r.text[p.start : p.end] for p in r.paragraphs]
+        for name in ("train", "dev")
+        for r in splits[name]
     ]
     assert len(articles) > 2000
 
