@@ -32,7 +32,7 @@ _SAY = (
 # words after a verb of saying that are not a speaker: more verb, particles, nouns in the
 # accusative (`деген пікірді`), `деп уәде берді`
 _NOT_SPEAKER = re.compile(
-    r"^(?:\w{1,2}|\w+(?:ды|ді|ты|ті|ған|ген|қан|кен|уда|уде|ып|іп|ны|ні|ды|ді)|уәде|бар|жоқ)$"
+    r"^(?:\w{1,2}|\w+(?:ды|ді|ты|ті|ған|ген|қан|кен|уда|уде|ып|іп|ны|ні|ды|ді|мен)|уәде|бар|жоқ|отыр|байлам)$"
 )
 _ADDRESS = re.compile(r"^(?:Құрметті|Қымбатты|Аса құрметті)(?!\w)")
 _DASH = r"[–—-]"
@@ -475,7 +475,53 @@ _ROLE = re.compile(
 # a common noun with a possessive and case ending: the capitalised words before it name it
 _OF_NOUN = re.compile(r"^[^\W\d_]{3,}(?:ына|іне|сына|сіне|ын|ін|сын|сін|ында|інде)$")
 _SURNAME = re.compile(r"(?:ов|ев|ова|ева|ин|ина|ұлы|қызы|ский|цкий|ян|швили)$")
-_DOCUMENT = re.compile(r"^(?:хабарлама|ақпарат|мәлімдеме|жауаб|хат|баспасөз|сайт|пост|жолдау)")
+_DOCUMENT = re.compile(r"^(?:хабарлама|ақпарат|мәлімдеме|жауаб|хат|сайт|пост|жолдау)")
+_PARTICLES = {"фон", "дер", "ван", "де", "ла", "дель", "ибн", "бин", "аль", "эль"}
+
+
+def _capital_run(text: str, word: list[str]) -> list[int]:
+    """Indices of the first run of two or more capitalised words that can name a person.
+
+    A case ending on a capitalised word (`Астанада`, `Ресейге`) usually marks a place
+    before the name, but names end in those letters too (`Аида`, `Серхио Игита`): such a
+    word joins a run that has begun and has no surname yet when the text uses it again
+    unchanged (a place is declined: `Бакуде`, `Баку`), or a short one opens a run when
+    a capitalised word follows. Particles (`фон дер`) stay inside a run."""
+    run: list[int] = []
+    for i, w in enumerate(word):
+        low = w.lower()
+        nxt = word[i + 1] if i + 1 < len(word) else ""
+        cased = bool(_GENITIVE.search(low) or _IN.search(low) or _TO.search(low))
+        if cased and w[:1].isupper() and not _GENITIVE.search(low):
+            named = any(_SURNAME.search(word[j].lower()) for j in run)
+            again = len(re.findall(r"(?<!\w)" + re.escape(w) + r"(?!\w)", text)) > 1
+            cased = not ((run and not named and again) or (len(w) <= 4 and nxt[:1].isupper()))
+        capital = w[:1].isupper() and not cased
+        if capital and not (_ROLE.search(low) and len(run) == 0 and nxt):
+            run.append(i)
+            continue
+        if run and low in _PARTICLES and nxt[:1].isupper():
+            run.append(i)
+            continue
+        if run and _ROLE.search(low) and not nxt[:1].isupper():
+            return [*run, i]  # `Иран СІМ басшысы`: a body's office, no name follows
+        if len(run) >= 2 and not _GENITIVE.search(low):
+            break  # a run before a genitive is a modifier (`Иран Ислам Республикасының`)
+        run = []
+    return run if len(run) >= 2 else []
+
+
+def _known_prefix(text: str, start: int, word: list[str], run: list[int]) -> list[int]:
+    """The part of a run the article has named someone by before (`Трамп` of `Трамп
+    Truth Social`, after `Дональд Трамп`): a name ends where earlier mentions end."""
+    before = text[:start]
+    for k in range(len(run), 0, -1):
+        phrase = r"\s+".join(re.escape(word[j]) for j in run[:k]) + r"\w{0,5}(?!\w)"
+        if k == 1:  # one word: only as the surname of a fuller name (`Дональд Трамп`)
+            phrase = r"[А-ЯӘҒҚҢӨҰҮҺІЁA-Z][\w-]+\s+" + phrase
+        if re.search(r"(?<!\w)" + phrase, before):
+            return run[:k]
+    return run
 
 
 def name_span(text: str, start: int, end: int) -> tuple[int, int] | None:
@@ -492,37 +538,55 @@ def name_span(text: str, start: int, end: int) -> tuple[int, int] | None:
     if not words:
         return None
     word = [text[a:b] for a, b in words]
-    run: list[int] = []
-    for i, w in enumerate(word):
-        low = w.lower()
-        cased = _GENITIVE.search(low) or _IN.search(low) or _TO.search(low)
-        capital = w[:1].isupper() and not cased
-        if capital and not (_ROLE.search(low) and len(run) == 0 and i + 1 < len(word)):
-            run.append(i)
-            continue
-        if len(run) >= 2 and not _GENITIVE.search(w.lower()):
-            break  # a run before a genitive is a modifier (`Иран Ислам Республикасының`)
-        run = []
-    if len(run) >= 2:
+    run = _capital_run(text, word)
+    if run and _ROLE.search(word[run[-1]].lower()) and not word[run[-1]][:1].isupper():
+        return words[run[0]][0], words[run[-1]][1]
+    if run:
         surnames = [i for i in run if _SURNAME.search(word[i].lower())]
         if len(run) > 2 and surnames and surnames[0] > run[0]:
             run = [surnames[0] - 1, surnames[0]]  # `Астанада Қасым-Жомарт Тоқаев Өзбекстан`
         after = word[run[-1] + 1].lower() if run[-1] + 1 < len(word) else ""
         if len(run) > 2 and _OF_NOUN.search(after):
             run = run[:2]  # `Карлос Адамес The Ring журналына`: the rest names the magazine
+        if not surnames:
+            run = _known_prefix(text, start, word, run)
         return words[run[0]][0], words[run[-1]][1]
+    return _role_phrase(text, start, words, word)
+
+
+def _role_phrase(
+    text: str, start: int, words: list[tuple[int, int]], word: list[str]
+) -> tuple[int, int] | None:
+    """A speaker named by office or body rather than by name (Q12)."""
+    if len(word) > 1 and word[0][:1].isupper() and not word[1][:1].isupper():
+        surname = r"(?<![\w«])([А-ЯӘҒҚҢӨҰҮҺІЁA-Z][\w-]+)\s+" + re.escape(word[0]) + r"(?!\w)"
+        given = [m.group(1) for m in re.finditer(surname, text[:start])]
+        named = any(not _GENITIVE.search(g) for g in given) and not _GENITIVE.search(word[0])
+        if named and not _ROLE.search(word[1].lower()):
+            return words[0]  # `Мамдани жергілікті БАҚ-қа`: a surname given before
+    document = next((i for i, w in enumerate(word[:8]) if _DOCUMENT.match(w.lower())), None)
+    if document is not None:
+        j = document - 1  # `… баспасөз қызметі таратқан хабарламада`: the participle's subject
+        while j > 0 and re.search(r"(?:ған|ген|қан|кен)$|^(?:бізге|оларға)$", word[j].lower()):
+            j -= 1
+        ending = _GENITIVE.search(word[j].lower()) if j >= 0 else None
+        if j > 0 and (ending or _POSSESSIVE.search(word[j].lower())):
+            return words[0][0], words[j][1] - (len(ending.group()) if ending else 0)
+        genitives = [i for i in range(document) if _GENITIVE.search(word[i].lower())]
+        if genitives:  # `ведомствоның … берген жауабында`
+            g = genitives[-1]
+            return words[0][0], words[g][1] - len(_GENITIVE.search(word[g].lower()).group())  # type: ignore[union-attr]
     last = 0
     for i, w in enumerate(word[:4]):
         low = w.lower()
-        document = any(_DOCUMENT.match(w.lower()) for w in word[i + 1 : i + 5])
-        if _GENITIVE.search(low) and document:  # `ведомствоның … берген жауабында`
-            return words[0][0], words[i][1] - len(_GENITIVE.search(low).group())  # type: ignore[union-attr]
         if i > 0 and _POSSESSIVE.search(low) and not _NOT_HEAD.match(low):
             last = i
             break
     a, b = words[0][0], words[last][1]
     tail = word[last]
-    cut = _FROM.search(tail) or (_IN.search(tail) if tail.islower() else None)
+    cut = _FROM.search(tail) or _IN.search(tail) if tail.islower() else _FROM.search(tail)
+    if cut is not None and not tail.islower() and tail[: -len(cut.group())][-1:] not in _VOWELS:
+        cut = None  # `Ақордадан` is a case form, `Дастан` a name
     if cut is not None and last == 0:
         b -= len(cut.group())
     return a, b
@@ -546,10 +610,35 @@ def attribution_speaker(text: str, span: Span) -> tuple[int, int] | None:
             return rest_start + first.start("w"), rest_start + first.end("w")
         found = name_span(text, rest_start, rest_end)
         named = text[found[0] : found[1]] if found else ""
-        head = named.split()[0] if named.split() else named  # `уәде берді` is no speaker
+        head = next(iter(re.findall(r"[\w-]+", named)), "")  # `уәде берді` is no speaker
         if found and (is_pronoun(named) or not _NOT_SPEAKER.match(head)):
             return found
-    return _lead_in_speaker(text, span)
+    inline = m is not None and m.group("verb").startswith("де")  # `«…» деп`, `«…» дейді`
+    return _lead_in_speaker(text, span) or (_subject_before(text, span) if inline else None)
+
+
+def _subject_before(text: str, span: Span) -> tuple[int, int] | None:
+    """The speaker an inline quote's sentence names right before it: `АҚШ президенті
+    «…» деп мәлімдеді`, `Қазақ «…» дейді`. Only a name, an office (`… президенті`)
+    or a bare noun in the nominative counts; anything else is left to the reader."""
+    before = text[: span.start]
+    opening = before.rstrip(' «“"')
+    if len(opening) == len(before) or not before.rstrip().endswith(("«", "“", '"')):
+        return None
+    sentence = max(opening.rfind(c) for c in ".!?\n:;") + 1
+    words = list(_WORDS.finditer(text, sentence, len(opening)))
+    if not words or words[-1].end() != len(opening):
+        return None
+    last = words[-1].group()
+    low = last.lower()
+    if _ROLE.search(low) or (last[:1].isupper() and not _OBLIQUE.search(low)):
+        first = len(words) - 1
+        while first > 0 and words[first - 1].group()[:1].isupper() and first > len(words) - 4:
+            first -= 1
+        return words[first].start(), words[-1].end()
+    if len(words) <= 2 and not (_OBLIQUE.search(low) or _GENITIVE.search(low) or _IN.search(low)):
+        return words[-1].start(), words[-1].end()
+    return None
 
 
 def _lead_in_speaker(text: str, span: Span) -> tuple[int, int] | None:
@@ -566,29 +655,83 @@ def _lead_in_speaker(text: str, span: Span) -> tuple[int, int] | None:
         if verb:
             who_end = who_start + verb.start()
         comma = text.rfind(",", who_start, who_end)
-        return name_span(text, comma + 1 if comma >= 0 else who_start, who_end)
+        who_start = comma + 1 if comma >= 0 else who_start
+        words = list(_WORDS.finditer(text, who_start, who_end))
+        while words and words[-1].group().lower() in {"болса", "болсақ", "де", "да"}:
+            words.pop()  # `Жергілікті билік болса: «…»`
+        while words and words[0].group().lower() in {"бүкіл", "барлық", "ал", "және", "енді"}:
+            words.pop(0)
+        plain = [w.group().lower() for w in words]
+        nominative = bool(plain) and not (_OBLIQUE.search(plain[-1]) or _IN.search(plain[-1]))
+        unnamed = not any(w.group()[:1].isupper() for w in words[1:])
+        if 0 < len(words) <= 3 and nominative and unnamed:
+            return words[0].start(), words[-1].end()  # `Отандық мамандар: «…»`
+        return name_span(text, who_start, who_end)
     return None
+
+
+_OBLIQUE = re.compile(
+    r"(?<=\w\w)(?:мен|бен|пен|ға|ге|қа|ке|ны|ні|ды|ді|ты|ті|дан|ден|тан|тен|нан|нен|"
+    r"да|де|та|те|нда|нде)$"
+)
+_FUNCTION_WORDS = {"ол", "олар", "бұл", "осы", "сол", "біз", "мен", "сен", "ал", "және", "бірақ"}
+_VOWELS = set("аәеиоөұүыіэюяАӘЕИОӨҰҮЫІЭЮЯ")
+_CAPITAL_WORD = re.compile(r"(?<![\w-])[А-ЯӘҒҚҢӨҰҮҺІЁA-Z][\w-]+")
+
+
+def _person(view: str, start: int, end: int) -> tuple[int, int] | None:
+    """A mention of a person the text may go on to call `ол`: a name in the nominative,
+    or in the genitive (`Ғазиз Әбішевтің пайымдауынша`, ending dropped); a name in any
+    other case (`Нетаньяхумен`, `Тоқаевқа`) is someone spoken to or about."""
+    words = list(re.finditer(r"\S+", view[start:end]))
+    if re.search(r"(?<=\w\w)(?:мен|бен|пен)$", words[-1].group()):
+        return None  # `Биньямин Нетаньяхумен кездесті`: the one met, not the speaker
+    stems = [_GENITIVE.sub("", w.group().lower()) for w in words]
+    surname = next((i for i, w in enumerate(stems) if _SURNAME.search(w)), None)
+    person = surname is not None
+    if surname is not None:  # `Саясаттанушы Ғазиз Әбішев`, `Садыр Жапаров Жогорку Кенеш`
+        first = max(surname - 1, 0)
+        start, end = start + words[first].start(), start + words[surname].end()
+    last = view[start:end].split()[-1].lower()
+    ending = _GENITIVE.search(last)
+    if ending:
+        return (start, end - len(ending.group())) if person else None
+    oblique = _OBLIQUE.search(last)
+    if person and oblique and not _SURNAME.search(last):
+        return None
+    if not person and end - start == len(last):
+        return None  # a lone capitalised word that is not a surname
+    following = re.match(r"\s+(\w+)", view[end:])
+    if not person and following and (_GENITIVE.search(following.group(1)) or oblique):
+        return None  # `Қырғызстан Министрлер кабинетінің`: a body, not a person
+    return (start, end) if person else name_span(view, start, end)
 
 
 def resolve_pronoun(article: Any, before: int, previous: list[dict[str, Any]]) -> str | None:
     """The person a pronoun attribution (`деді ол`) refers to, as the text last names
-    them (NOTES Q7): the last personal name before the quote, unless an earlier quote's
-    named speaker comes later; a role noun speaker only when no name is given."""
+    them (NOTES Q7): the latest of the names before the quote (nominative or genitive)
+    and the speakers earlier quotes named."""
     view = article.view.text
-    names = [m for m in _NAME.finditer(view, 0, before) if not _GENITIVE.search(m.group())]
-    people = [m for m in names if any(_SURNAME.search(w.lower()) for w in m.group().split())]
-    last_name = (people or names)[-1] if names else None
-    named = [q for q in previous if q["speaker"] and not is_pronoun(q["speaker"])]
-    person = [q for q in named if len(q["speaker"].split()) >= 2 and q["speaker"][:1].isupper()]
-    name_at = article.to_source(*last_name.span())[0] if last_name else -1
-    if person and person[-1]["end"] >= name_at:
-        return str(person[-1]["speaker"])
-    if last_name is not None:
-        where = name_span(view, *last_name.span())
-        if where is not None:
-            a, b = article.to_source(*where)
-            return str(article.text[a:b])
-    return str(named[-1]["speaker"]) if named else None
+    found: list[tuple[int, str]] = []
+    covered = 0
+    for m in _CAPITAL_WORD.finditer(view, 0, before):
+        if m.start() < covered or m.group().lower() in _FUNCTION_WORDS:
+            continue  # a later word of a name already read whole; `Ол`, `Бұл` open sentences
+        whole = _NAME.match(view, m.start())
+        end = min(whole.end() if whole else m.end(), before)
+        covered = end
+        quoted = m.start() > 0 and view[m.start() - 1] in '«"'
+        if quoted or re.match(r"\s+атында", view[end:]):
+            continue  # `«Барыс Арена»`, `Е.Рахмадиев атындағы филармония`: not a speaker
+        span = _person(view, m.start(), end)
+        if span is not None and span[1] > span[0]:
+            a, b = article.to_source(*span)
+            found.append((b, article.text[a:b]))
+    for q in previous:
+        if q["speaker"] and not is_pronoun(q["speaker"]) and q["speaker"][:1].isupper():
+            at = q["attribution"][1] if q.get("attribution") else q["end"]
+            found.append((at, str(q["speaker"])))
+    return max(found, key=lambda f: f[0])[1] if found else None
 
 
 def speech_speaker(article: Any, before: int) -> str | None:
@@ -696,7 +839,10 @@ def decode_quotes(
     return out
 
 
-_INTERVIEWER = re.compile(r"(?:[^\W\d_][\w-]*\s+)?тілші(?:сі|міз)(?!\w)", re.IGNORECASE)
+# `Kazinform тілшісі`, also as the lead declines it (`тілшісіне сұхбат берді`)
+_INTERVIEWER = re.compile(
+    r"(?:[^\W\d_][\w-]*\s+)?тілші(?:сі|міз)(?=(?:не|нің|мен|ге)?(?!\w))", re.IGNORECASE
+)
 
 
 def interview_speakers(article: Any, spans: list[Span], records: list[dict[str, Any]]) -> None:
@@ -708,7 +854,8 @@ def interview_speakers(article: Any, spans: list[Span], records: list[dict[str, 
 
     def dash_turn(q: Span, r: dict[str, Any]) -> bool:
         line_start = _line_bounds(view, q.start)[0]
-        opened = re.fullmatch(r"\s*" + _DASH + r"\s*", view[line_start : q.start]) is not None
+        opener = r"\s*" + _DASH + r"\s*[«“\"]?"  # `– «Бойымда талант жоқ» деп …`
+        opened = re.fullmatch(opener, view[line_start : q.start]) is not None
         return opened and r["attribution"] is None and r["speaker"] is None
 
     turns = [(q, r) for q, r in zip(spans, records, strict=True) if dash_turn(q, r)]

@@ -329,7 +329,8 @@ def _recase(word: str, out: list[tuple[str, int, int]], caps: bool) -> list[tupl
     """Upper-case the pieces of capitals (all of them in an all-caps word)."""
     cased, seen = [], set()
     for ch, a, b in out:
-        if caps or (word[a].isupper() and a not in seen):
+        # a capital anywhere in the piece: Kazinform writes a capital Я as `ıA` (`ıAdykar`)
+        if caps or (not word[a:b].islower() and a not in seen):
             ch = ch.upper()
         seen.add(a)
         cased.append((ch, a, b))

@@ -348,3 +348,70 @@ def test_an_interview_is_one_quote_per_turn_with_the_asker_and_the_answerer() ->
         (turns[2], asker),
         (turns[3] + "\n" + turns[4], answerer),
     ]
+
+
+# --- speakers as the attribution names them (found on train, checked on dev) ---------
+
+
+@pytest.mark.parametrize(
+    ("text", "speaker"),
+    [
+        (  # a name that ends like a case form, used again unchanged
+            "Серхио Игита екінші орын алды.\n«Кезеңнің ортасында құладым», – деді Серхио Игита "
+            "мәреден кейін.",
+            "Серхио Игита",
+        ),
+        (  # the surname the text gave before, not the medium after it
+            "Дональд Трамп Иран туралы жазды.\n«Келіссөз болмайды», – деп жазды Трамп Truth "
+            "Social желісінде.",
+            "Трамп",
+        ),
+        ("«Келіссөз мүмкін емес», – деді Иран СІМ басшысы.", "Иран СІМ басшысы"),
+        (  # a press service is the speaker, its statement is not
+            "«Үлесі азайды», – делінген Өзбекстан президентінің баспасөз қызметі таратқан "
+            "хабарламада.",
+            "Өзбекстан президентінің баспасөз қызметі",
+        ),
+        ("АҚШ президенті «келісімнің негізі дайын» деп мәлімдеді.", "АҚШ президенті"),
+        ("Отандық мамандар: «Бұл – үлкен көштің басы ғана», – деп отыр.", "Отандық мамандар"),
+    ],
+    ids=["name-like-a-case", "known-surname", "office", "press-service", "inline", "lead-in"],
+)
+def test_the_attribution_names_the_speaker(text: str, speaker: str) -> None:
+    quote = re.search(r"«([^»]+)»", text)
+    assert quote is not None
+    quotes = tagged(text, [(quote.group(1), "QUOTE")])
+    assert [q["speaker"] for q in quotes] == [speaker]
+
+
+def test_a_pronoun_is_the_person_named_in_the_genitive_not_the_one_spoken_with() -> None:
+    text = (
+        "Саясаттанушы Ғазиз Әбішевтің пікірінше, бұл қоғамдық үрдіс емес.\n"
+        "Ол Биньямин Нетаньяхумен кездесті.\n"
+        "– Қоғам бір адамның әрекетін қабылдамауы мүмкін, – дейді ол."
+    )
+    quotes = tagged(text, [("Қоғам бір адамның әрекетін қабылдамауы мүмкін", "QUOTE")])
+    assert [q["speaker"] for q in quotes] == ["Ғазиз Әбішев"]
+
+
+def test_an_interview_answer_that_opens_with_a_guillemet_is_the_interviewees() -> None:
+    text = (
+        "Қуыршақ шебері Ирина Самойлова Kazinform тілшісіне сұхбат берді.\n"
+        "– Қуыршақты қашан жасай бастадыңыз?\n"
+        "– Бала кезімде бастадым.\n"
+        "– Жас шеберлерге қандай кеңес берер едіңіз?\n"
+        "– «Бойымда талант жоқ» деп ойламау керек. Ең бастысы – ниет."
+    )
+    marks = [
+        ("Қуыршақты қашан жасай бастадыңыз?", "QUOTE"),
+        ("Бала кезімде бастадым.", "QUOTE"),
+        ("Жас шеберлерге қандай кеңес берер едіңіз?", "QUOTE"),
+        ("«Бойымда талант жоқ» деп ойламау керек. Ең бастысы – ниет.", "QUOTE"),
+    ]
+    speakers = [q["speaker"] for q in tagged(text, marks)]
+    assert speakers == [
+        "Kazinform тілшісі",
+        "Ирина Самойлова",
+        "Kazinform тілшісі",
+        "Ирина Самойлова",
+    ]

@@ -148,6 +148,7 @@ def test_known_transliterations() -> None:
         "mıllıard": "миллиард",
         "Dmıtrıı": "Дмитрий",
         "zamanaýı": "заманауи",
+        "ıAdykar": "Ядыкар",  # Kazinform's capital Я
     }
     for latin, cyrillic in cases.items():
         assert latin_to_cyrillic(latin).text == cyrillic, latin
