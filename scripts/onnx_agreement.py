@@ -31,8 +31,9 @@ import torch
 from salatag.article import Article
 from salatag.corpus import REPO_ROOT, kaznerd_sentences
 from salatag.labels import SECTORS
-from salatag.metrics import _inside, quote_metrics, sector_metrics
+from salatag.metrics import quote_metrics, sector_metrics
 from salatag.onnx_backend import DEFAULT_OPTIONS, ExportOptions, load_onnx
+from salatag.records import Record, quote_tokens
 from salatag.tagger import Tagger
 
 GATE = 0.99
@@ -118,7 +119,8 @@ def paragraph_label_agreement(a: list[dict], b: list[dict]) -> tuple[float, floa
 def quote_token_agreement(a: list[dict], b: list[dict]) -> float:
     same = total = 0
     for ra, rb in zip(a, b, strict=True):
-        ia, ib = _inside(ra["text"], ra["quotes"]), _inside(rb["text"], rb["quotes"])
+        ia = quote_tokens(ra["text"], Record.from_dict(ra).quotes)
+        ib = quote_tokens(ra["text"], Record.from_dict(rb).quotes)
         same += sum(x == y for x, y in zip(ia, ib, strict=True))
         total += len(ia)
     return same / max(total, 1)
@@ -176,7 +178,7 @@ def evaluate(args: argparse.Namespace, config: Config, torch_tagger: Tagger, ref
         row.export_seconds = time.perf_counter() - start
         tagger = Tagger(model, torch_tagger.tokenizer, torch_tagger.meta, "cpu", config.batch_size)
     start = time.perf_counter()
-    pred = tagger.tag(data["test"])
+    pred = [r.to_dict() for r in tagger.tag(data["test"])]
     row.test_seconds = time.perf_counter() - start
     if ref is not None:
         row.paragraph_label_agreement, row.body_agreement = paragraph_label_agreement(ref, pred)

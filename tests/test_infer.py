@@ -288,3 +288,12 @@ def test_readme_main_job_tags_the_bundled_examples(tmp_path: Path) -> None:
     assert {"water", "transport"} <= set(tashkent["summary"]["sectors"])
     assert tashkent["quotes"], "the Tashkent article has three direct quotes"
     assert records["03-qazaqstan-qytai-latin.txt"]["script"] == "latn"
+
+
+def test_chunks_start_small_for_a_quick_first_output_and_grow_to_the_cap() -> None:
+    from salatag.driver import FIRST_CHUNK, MAX_CHUNK, chunks
+
+    sizes = [len(c) for c in chunks(iter(range(3000)))]
+    assert sizes[0] == FIRST_CHUNK and max(sizes) == MAX_CHUNK
+    assert sizes == sorted(sizes[:-1]) + sizes[-1:] and sum(sizes) == 3000
+    assert [x for c in chunks(iter(range(100))) for x in c] == list(range(100))
