@@ -415,3 +415,9 @@ def test_an_interview_answer_that_opens_with_a_guillemet_is_the_interviewees() -
         "Kazinform тілшісі",
         "Ирина Самойлова",
     ]
+
+
+def test_a_dialogue_on_one_line_is_one_quote_per_turn() -> None:
+    text = "Тұрғындар әкімдікке хабарласты.\n– Берді ме? – Берілді. – Аа, дұрыс."
+    quotes = tagged(text, [("Берді ме? – Берілді. – Аа, дұрыс.", "QUOTE")])
+    assert [t for t, _ in spoken(text, quotes)] == ["Берді ме?", "Берілді.", "Аа, дұрыс."]
