@@ -54,7 +54,9 @@ _ATTRIBUTION_AFTER = re.compile(
 )
 _LEAD_IN = re.compile(r"(?P<who>[^\n.!?«»:]*?)\s*(?:" + _SAY + r"[^\n:]{0,30})?:\s*[«“\"]?\s*$")
 _PRONOUNS = {"ол", "олар", "ол кісі"}
-_NAME = re.compile(r"[А-ЯӘҒҚҢӨҰҮҺІЁA-Z][\w-]+(?:\s+[А-ЯӘҒҚҢӨҰҮҺІЁA-Z][\w-]+)+")
+_UPPER = "[А-ЯӘҒҚҢӨҰҮҺІЁA-Z]"  # a capital letter, Kazakh Cyrillic or Latin
+_CAPITALISED = _UPPER + r"[\w-]+"
+_NAME = re.compile(_CAPITALISED + r"(?:\s+" + _CAPITALISED + ")+")
 
 
 class DecoderSettings(BaseModel):
@@ -448,7 +450,7 @@ def continue_speeches(
 
 # a new turn inside one line: `– Берді ме? – Берілді. – Аа, дұрыс.` (no gold quote in
 # train or dev runs on past a sentence end, a dash and a capital on the same line)
-_TURN = re.compile(r"(?<=[.?!…])[ \t]+" + _DASH + r"[ \t]+(?=[А-ЯӘҒҚҢӨҰҮҺІЁA-Z])")
+_TURN = re.compile(r"(?<=[.?!…])[ \t]+" + _DASH + r"[ \t]+(?=" + _UPPER + ")")
 
 
 def split_turns(text: str, q: Span) -> list[Span]:
@@ -533,7 +535,7 @@ def _known_prefix(text: str, start: int, word: list[str], run: list[int]) -> lis
     for k in range(len(run), 0, -1):
         phrase = r"\s+".join(re.escape(word[j]) for j in run[:k]) + r"\w{0,5}(?!\w)"
         if k == 1:  # one word: only as the surname of a fuller name (`Дональд Трамп`)
-            phrase = r"[А-ЯӘҒҚҢӨҰҮҺІЁA-Z][\w-]+\s+" + phrase
+            phrase = _CAPITALISED + r"\s+" + phrase
         if re.search(r"(?<!\w)" + phrase, before):
             return run[:k]
     return run
@@ -574,7 +576,7 @@ def _role_phrase(
 ) -> tuple[int, int] | None:
     """A speaker named by office or body rather than by name (Q12)."""
     if len(word) > 1 and word[0][:1].isupper() and not word[1][:1].isupper():
-        surname = r"(?<![\w«])([А-ЯӘҒҚҢӨҰҮҺІЁA-Z][\w-]+)\s+" + re.escape(word[0]) + r"(?!\w)"
+        surname = r"(?<![\w«])(" + _CAPITALISED + r")\s+" + re.escape(word[0]) + r"(?!\w)"
         given = [m.group(1) for m in re.finditer(surname, text[:start])]
         named = any(not _GENITIVE.search(g) for g in given) and not _GENITIVE.search(word[0])
         if named and not _ROLE.search(word[1].lower()):
@@ -599,7 +601,7 @@ def _role_phrase(
             break
     a, b = words[0][0], words[last][1]
     tail = word[last]
-    cut = _FROM.search(tail) or _IN.search(tail) if tail.islower() else _FROM.search(tail)
+    cut = (_FROM.search(tail) or _IN.search(tail)) if tail.islower() else _FROM.search(tail)
     if cut is not None and not tail.islower() and tail[: -len(cut.group())][-1:] not in _VOWELS:
         cut = None  # `Ақордадан` is a case form, `Дастан` a name
     if cut is not None and last == 0:
@@ -638,7 +640,7 @@ def _subject_before(text: str, span: Span) -> tuple[int, int] | None:
     or a bare noun in the nominative counts; anything else is left to the reader."""
     before = text[: span.start]
     opening = before.rstrip(' «“"')
-    if len(opening) == len(before) or not before.rstrip().endswith(("«", "“", '"')):
+    if not before.rstrip().endswith(("«", "“", '"')):
         return None
     sentence = max(opening.rfind(c) for c in ".!?\n:;") + 1
     words = list(_WORDS.finditer(text, sentence, len(opening)))
@@ -691,7 +693,7 @@ _OBLIQUE = re.compile(
 )
 _FUNCTION_WORDS = {"ол", "олар", "бұл", "осы", "сол", "біз", "мен", "сен", "ал", "және", "бірақ"}
 _VOWELS = set("аәеиоөұүыіэюяАӘЕИОӨҰҮЫІЭЮЯ")
-_CAPITAL_WORD = re.compile(r"(?<![\w-])[А-ЯӘҒҚҢӨҰҮҺІЁA-Z][\w-]+")
+_CAPITAL_WORD = re.compile(r"(?<![\w-])" + _CAPITALISED)
 
 
 def _person(view: str, start: int, end: int) -> tuple[int, int] | None:
