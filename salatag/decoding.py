@@ -212,6 +212,7 @@ class Span:
     start: int  # source offsets, end exclusive
     end: int
     score: float
+    reported: bool = False  # a phrase in guillemets ascribed to someone (`«…» деп атады`)
 
 
 def _line_bounds(text: str, pos: int) -> tuple[int, int]:
@@ -333,6 +334,32 @@ def keep_marked(text: str, quotes: list[Span]) -> list[Span]:
         if has_quote_form(text, q) or speech_goes_on:
             kept.append(q)
     return kept
+
+
+# `«…» деп баға берді`, `«…» деген пікірді`: a short phrase a person is reported to
+# have said (NOTES Q8), not a title, a name or a headline (`деген тақырыптағы`, `деп аталатын`)
+_REPORTED_PHRASE = re.compile(
+    r"«(?P<said>[^«»\n]+)»\s*,?\s*(?:"
+    r"деп(?:\s+(?:де|да|та|те))?\s+(?:баға|сипатта|бағала|атады|айт|мәлімде|жазды|түйінде|ескерт)"
+    r"|деген(?:\s+(?:де|да|та|те))?\s+(?:сөз(?!дер)|пікір|жауап|байлам|мәлімдеме|уәж)"
+    r"|дегені(?!\w))"
+)
+
+
+def reported_phrases(text: str, quotes: list[Span]) -> list[Span]:
+    """The quotes plus every reported phrase in guillemets that no quote covers yet,
+    each marked as reported so that its speaker is read from its own sentence."""
+    found = list(quotes)
+    for m in _REPORTED_PHRASE.finditer(text):
+        start, end = trim(text, m.start("said"), m.end("said"))
+        if len(re.findall(r"[^\W\d_]", text[start:end])) < 2:
+            continue
+        same = [q for q in found if (q.start, q.end) == (start, end)]
+        for q in same:
+            q.reported = True
+        if not same and not any(q.start < end and q.end > start for q in found):
+            found.append(Span(start, end, 0.5, reported=True))
+    return sorted(found, key=lambda q: q.start)
 
 
 # --- speeches over several lines ------------------------------------------------------
@@ -658,6 +685,49 @@ def _subject_before(text: str, span: Span) -> tuple[int, int] | None:
     return None
 
 
+# the head of a subject in the nominative: a plural or a possessive (`агенттіктері`)
+_SUBJECT_HEAD = re.compile(r"(?:(?:лар|лер|дар|дер|тар|тер)[ыі]?|сы|сі)$")
+_OPENERS = {"мәселен", "мысалы", "ал", "сондай-ақ", "алайда", "бірақ", "дегенмен", "және"}
+
+
+def reported_speaker(text: str, span: Span) -> tuple[int, int] | None:
+    """Who a reported phrase in guillemets is ascribed to: the name right before it
+    (`Елбасымыз «…» деп`), the owner of the words (`Трамптың … айтқан «…» деген
+    сөзіне`), or the subject its sentence opens with (`CNN, AP … агенттіктері …
+    «…» деп атады`, `Әлеуметтік желіде кейбір сарапшылар «…» деген пікірді`)."""
+    found = _subject_before(text, span)
+    if found is not None:
+        return found
+    opening = text[: span.start].rstrip(' «“"')
+    sentence = max(opening.rfind(c) for c in ".!?\n;:") + 1
+    clauses = list(re.finditer(r"\w(?:са|се),\s", opening[sentence:]))  # `… деп сипаттаса, …`
+    sentence += clauses[-1].end() if clauses else 0
+    words = list(_WORDS.finditer(text, sentence, len(opening)))
+    while words and words[0].group().lower() in _OPENERS:
+        words.pop(0)
+    if not words:
+        return None
+    if words[0].group().lower() in _PRONOUNS:
+        return words[0].start(), words[0].end()  # resolved like `деді ол` (Q7)
+    if re.match(r"[»”\"\s,]*деген\s+сөз", text[span.end : span.end + 40]):
+        for w in words:
+            ending = _GENITIVE.search(w.group())
+            if w.group()[:1].isupper() and ending:
+                return w.start(), w.end() - len(ending.group())
+    first = 0
+    for i, w in enumerate(words[:4]):  # `Әлеуметтік желіде …`: an adverbial opens it
+        if w.group().islower() and _IN.search(w.group()):
+            first = i + 1
+            break
+    for w in words[first : first + 12]:
+        low = w.group().lower()
+        if _SUBJECT_HEAD.search(low) or _ROLE.search(low):
+            return words[first].start(), w.end()
+        if _OBLIQUE.search(low):
+            return None
+    return None
+
+
 def _lead_in_speaker(text: str, span: Span) -> tuple[int, int] | None:
     line_start = _line_bounds(text, span.start)[0]
     before = text[line_start : span.start]
@@ -826,6 +896,8 @@ def decode_quotes(
     if settings.speeches:
         quotes = continue_speeches(view, close_guillemets(view, quotes), paragraphs)
     quotes = [piece for q in quotes for piece in split_turns(view, q)]
+    if settings.require_form:
+        quotes = reported_phrases(view, quotes)
     speakers = spans(SPEAKER)
     out: list[dict[str, Any]] = []
     in_view: list[Span] = []
@@ -836,7 +908,8 @@ def decode_quotes(
         in_view.append(q)
         record: dict[str, Any] = {"start": start, "end": end, "speaker": None}
         record["attribution"] = None
-        found = _speaker_of(view, speakers, q, settings.speaker)
+        found = reported_speaker(view, q) if q.reported else None
+        found = found or _speaker_of(view, speakers, q, settings.speaker)
         if found is not None:
             a, b = article.to_source(*found)
             record["speaker"] = article.text[a:b]
