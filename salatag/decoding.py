@@ -39,7 +39,7 @@ _DASH = r"[–—-]"
 # after a quote: optional closing mark and punctuation, a comma/dash, a verb of saying
 # `деп` and the verb it introduces: `деп хабарлайды`, `деп атап өтті`, `деп нақтылады`
 _DEP_VERB = (
-    r"деп(?:\s+(?:атап|айтып|мәлім|қосып|түсіндіріп|баса))?\s+\w+(?:ды|ді|ты|ті|йды|йді)(?!\w)"
+    r"деп(?:\s+(?:атап|айтып|мәлім|қосып|түсіндіріп|баса|еске))?\s+\w+(?:ды|ді|ты|ті|йды|йді)(?!\w)"
 )
 _ATTRIBUTION_AFTER = re.compile(
     r"[»”\"']?\s*[,.!?…]*\s*(?:"
@@ -499,15 +499,16 @@ def _headline_attribution(after: str) -> bool:
 # --- speakers ----------------------------------------------------------------------
 
 
-_WORDS = re.compile(r"\w[\w.-]*")
+# `Е.Рыбакина` is one word; a full stop after a word is not part of it
+_WORDS = re.compile(r"\w(?:[\w.-]*\w)?")
 # where an attribution's name phrase ends; a full stop after an initial (`Т. Әбдіров`,
 # `Е.Рахмон`) does not end it
 _STOP = re.compile(r"[;:!?()\n]|(?<!\b\w)\.|\s[–—-]\s")
 _GENITIVE = re.compile(r"(?:ның|нің|дың|дің|тың|тің)$")
 _POSSESSIVE = re.compile(r"(?:сы|сі|ы|і)$")
-_FROM = re.compile(r"(?<=\w\w)(?:дан|ден|тан|тен|нан|нен)$")
-_IN = re.compile(r"(?<=\w\w)(?:нда|нде|да|де|та|те)$")
-_TO = re.compile(r"(?<=\w\w\w)(?:ға|ге|қа|ке)$")
+_FROM = re.compile(r"(?<=\w\w|\w-)(?:дан|ден|тан|тен|нан|нен)$")
+_IN = re.compile(r"(?<=\w\w|\w-)(?:нда|нде|да|де|та|те)$")
+_TO = re.compile(r"(?<=\w\w\w|\w\w-)(?:ға|ге|қа|ке)$")
 _NOT_HEAD = re.compile(
     r"^(?:дүйсенбі|сейсенбі|сәрсенбі|бейсенбі|жексенбі|күні|кеші|таңы|жылы|бірі)$"
 )
@@ -523,14 +524,22 @@ _DOCUMENT = re.compile(r"^(?:хабарлама|ақпарат|мәлімдем�
 _PARTICLES = {"фон", "дер", "ван", "де", "ла", "дель", "ибн", "бин", "аль", "эль"}
 
 
+def _place(text: str, word: str) -> bool:
+    """`Астанаға` is a place in a case form when the text also writes `Астана`."""
+    ending = _IN.search(word) or _TO.search(word) or _FROM.search(word)
+    stem = word[: -len(ending.group())] if ending else word
+    return re.search(r"(?<![\w-])" + re.escape(stem) + r"(?![\w-])", text) is not None
+
+
 def _capital_run(text: str, word: list[str]) -> list[int]:
     """Indices of the first run of two or more capitalised words that can name a person.
 
     A case ending on a capitalised word (`Астанада`, `Ресейге`) usually marks a place
     before the name, but names end in those letters too (`Аида`, `Серхио Игита`): such a
     word joins a run that has begun and has no surname yet when the text uses it again
-    unchanged (a place is declined: `Бакуде`, `Баку`), or a short one opens a run when
-    a capitalised word follows. Particles (`фон дер`) stay inside a run."""
+    unchanged (a place is declined: `Бакуде`, `Баку`); a short one, or one before a
+    surname (`Мереке Құлкенов`) whose stem the text never writes alone, opens a run.
+    Particles (`фон дер`) stay inside a run."""
     run: list[int] = []
     for i, w in enumerate(word):
         low = w.lower()
@@ -539,7 +548,10 @@ def _capital_run(text: str, word: list[str]) -> list[int]:
         if cased and w[:1].isupper() and not _GENITIVE.search(low):
             named = any(_SURNAME.search(word[j].lower()) for j in run)
             again = len(re.findall(r"(?<!\w)" + re.escape(w) + r"(?!\w)", text)) > 1
-            cased = not ((run and not named and again) or (len(w) <= 4 and nxt[:1].isupper()))
+            first_name = _SURNAME.search(nxt.lower()) is not None and not _place(text, w)
+            cased = not (
+                (run and not named and again) or (len(w) <= 4 and nxt[:1].isupper()) or first_name
+            )
         capital = w[:1].isupper() and not cased
         if capital and not (_ROLE.search(low) and len(run) == 0 and nxt):
             run.append(i)
@@ -592,6 +604,10 @@ def name_span(text: str, start: int, end: int) -> tuple[int, int] | None:
         after = word[run[-1] + 1].lower() if run[-1] + 1 < len(word) else ""
         if len(run) > 2 and _OF_NOUN.search(after):
             run = run[:2]  # `Карлос Адамес The Ring журналына`: the rest names the magazine
+        titled = run[0] > 0 and _ROLE.search(word[run[0] - 1].lower()) is not None
+        if titled and not surnames and _OF_NOUN.search(after):
+            # `Ақ үй басшысы Truth Social желісінде`: the office, not the medium
+            return _role_phrase(text, start, words[: run[0]], word[: run[0]])
         if not surnames:
             run = _known_prefix(text, start, word, run)
         return words[run[0]][0], words[run[-1]][1]
@@ -623,8 +639,8 @@ def _role_phrase(
     last = 0
     for i, w in enumerate(word[:4]):
         low = w.lower()
-        if i > 0 and _POSSESSIVE.search(low) and not _NOT_HEAD.match(low):
-            last = i
+        if i > 0 and w.islower() and _POSSESSIVE.search(low) and not _NOT_HEAD.match(low):
+            last = i  # `блогер Instagram-дағы`: a capitalised word is not the head
             break
     a, b = words[0][0], words[last][1]
     tail = word[last]
@@ -655,8 +671,11 @@ def attribution_speaker(text: str, span: Span) -> tuple[int, int] | None:
         found = name_span(text, rest_start, rest_end)
         named = text[found[0] : found[1]] if found else ""
         head = next(iter(re.findall(r"[\w-]+", named)), "")  # `уәде берді` is no speaker
-        if found and (is_pronoun(named) or not _NOT_SPEAKER.match(head)):
+        particle = _NOT_SPEAKER.match(head) and not (len(head) <= 2 and head.istitle())  # `Ақ үй`
+        if found and (is_pronoun(named) or not particle):
             return found
+    if m is not None and re.search(r"(?:міз|мін|дік|дім)$", m.group("verb")):
+        return None  # `«…», – дейміз`: we, the reporter's audience; nobody is named (Q7)
     inline = m is not None and m.group("verb").startswith("де")  # `«…» деп`, `«…» дейді`
     return _lead_in_speaker(text, span) or (_subject_before(text, span) if inline else None)
 
@@ -758,7 +777,7 @@ def _lead_in_speaker(text: str, span: Span) -> tuple[int, int] | None:
 
 
 _OBLIQUE = re.compile(
-    r"(?<=\w\w)(?:мен|бен|пен|ға|ге|қа|ке|ны|ні|ды|ді|ты|ті|дан|ден|тан|тен|нан|нен|"
+    r"(?<=\w\w|\w-)(?:мен|бен|пен|ға|ге|қа|ке|ны|ні|ды|ді|ты|ті|дан|ден|тан|тен|нан|нен|"
     r"да|де|та|те|нда|нде)$"
 )
 _FUNCTION_WORDS = {"ол", "олар", "бұл", "осы", "сол", "біз", "мен", "сен", "ал", "және", "бірақ"}
@@ -791,6 +810,8 @@ def _person(view: str, start: int, end: int) -> tuple[int, int] | None:
     following = re.match(r"\s+(\w+)", view[end:])
     if not person and following and (_GENITIVE.search(following.group(1)) or oblique):
         return None  # `Қырғызстан Министрлер кабинетінің`: a body, not a person
+    if not person and _GENITIVE.search(words[0].group()):
+        return None  # `Иранның АҚШ-қа`: a country's, then a place
     return (start, end) if person else name_span(view, start, end)
 
 
