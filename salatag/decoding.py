@@ -213,6 +213,7 @@ class Span:
     end: int
     score: float
     reported: bool = False  # a phrase in guillemets ascribed to someone (`«…» деп атады`)
+    credited: tuple[int, int] | None = None  # an embedded post: its account holder's name
 
 
 def _line_bounds(text: str, pos: int) -> tuple[int, int]:
@@ -359,6 +360,77 @@ def reported_phrases(text: str, quotes: list[Span]) -> list[Span]:
             q.reported = True
         if not same and not any(q.start < end and q.end > start for q in found):
             found.append(Span(start, end, 0.5, reported=True))
+    return sorted(found, key=lambda q: q.start)
+
+
+# `— Fox News (@FoxNews) January 12, 2026`: the credit line under an embedded post (N4)
+_CREDIT = re.compile(
+    r"^[–—-][ \t]*(?P<who>[^()\n]+?)[ \t]*\(@\w+\)[ \t]+\S+[ \t]+\d{1,2},[ \t]*\d{4}[ \t]*$", re.M
+)
+_POST_START = re.compile(r"[\w.@#\"“«]")  # a post's text starts after its emoji
+_POST_LINK = re.compile(r"\S*(?:twitter\.com/|https?://|t\.co/)\S*", re.IGNORECASE)
+
+
+def _foreign(line: str) -> bool:
+    """A line in a language other than Kazakh, as written in the source (English posts)."""
+    letters = re.findall(r"[^\W\d_]", line)
+    latin = [c for c in letters if c.isascii()]
+    kazakh = re.findall(r"[áǵıńóúýÁǴŃÓÚÝİ]", line)  # Kazakh Latin script (Kazinform)
+    return len(letters) >= 3 and len(latin) >= 0.95 * len(letters) and not kazakh
+
+
+def _post_lines(article: Any, first: int, last: int, step: int) -> tuple[int, int]:
+    """The run of lines from the line at `first` on (step -1: upwards, +1: downwards)
+    that are written in another language, never past a blank or a credit line."""
+    view = article.view.text
+    a, b = _line_bounds(view, first)
+    while True:
+        nxt = a - 2 if step < 0 else b + 1
+        if not 0 <= nxt < len(view) or (nxt >= last if step > 0 else nxt < last):
+            return a, b
+        c, d = _line_bounds(view, nxt)
+        line = article.text[slice(*article.to_source(c, d))]
+        if not line.strip() or _CREDIT.match(view, c) or not _foreign(line):
+            return a, b
+        a, b = (c, b) if step < 0 else (a, d)
+
+
+def _post_span(article: Any, a: int, b: int) -> tuple[int, int] | None:
+    view = article.view.text
+    start = _POST_START.search(view, a, b)
+    if start is None:
+        return None
+    words = _POST_LINK.sub("", article.text[slice(*article.to_source(start.start(), b))])
+    if len(re.findall(r"[^\W\d_]", words)) < 2:
+        return None  # a link-only line is chrome (Q13); a link after the text stays
+    a, b = trim(view, start.start(), b)
+    return (a, b) if b > a else None
+
+
+def embedded_posts(article: Any, quotes: list[Span]) -> list[Span]:
+    """An embedded post is a quote of its account holder (NOTES Q6): the run of text
+    lines right above its credit line, back over lines written in another language,
+    and a run in another language right below it (Q13); a link-only line is none. A post
+    replaces what the tagger found there."""
+    view = article.view.text
+    found = list(quotes)
+    credits = list(_CREDIT.finditer(view))
+    for k, credit in enumerate(credits):
+        runs = []
+        if credit.start() >= 2:  # the line above is the post, whatever its language
+            runs.append(_post_lines(article, credit.start() - 2, 0, -1))
+        below = credit.end() + 1
+        following = credits[k + 1].start() if k + 1 < len(credits) else len(view)
+        if below < len(view):
+            line = article.text[slice(*article.to_source(*_line_bounds(view, below)))]
+            if _foreign(line) and not _CREDIT.match(view, below):
+                runs.append(_post_lines(article, below, following, +1))
+        for a, b in runs:
+            span = _post_span(article, a, b)
+            if span is None:
+                continue
+            found = [q for q in found if not (q.start < span[1] and q.end > span[0])]
+            found.append(Span(*span, 1.0, credited=credit.span("who")))
     return sorted(found, key=lambda q: q.start)
 
 
@@ -918,7 +990,7 @@ def decode_quotes(
         quotes = continue_speeches(view, close_guillemets(view, quotes), paragraphs)
     quotes = [piece for q in quotes for piece in split_turns(view, q)]
     if settings.require_form:
-        quotes = reported_phrases(view, quotes)
+        quotes = embedded_posts(article, reported_phrases(view, quotes))
     speakers = spans(SPEAKER)
     out: list[dict[str, Any]] = []
     in_view: list[Span] = []
@@ -929,7 +1001,7 @@ def decode_quotes(
         in_view.append(q)
         record: dict[str, Any] = {"start": start, "end": end, "speaker": None}
         record["attribution"] = None
-        found = reported_speaker(view, q) if q.reported else None
+        found = q.credited or (reported_speaker(view, q) if q.reported else None)
         found = found or _speaker_of(view, speakers, q, settings.speaker)
         if found is not None:
             a, b = article.to_source(*found)

@@ -459,3 +459,20 @@ def test_a_pronoun_skips_a_country_in_the_genitive() -> None:
     )
     quotes = tagged(text, [("Олар келіссөз жүргізгісі келеді", "QUOTE")])
     assert [q["speaker"] for q in quotes] == ["Дональд Трамп"]
+
+
+def test_an_embedded_post_is_a_quote_of_its_account_holder() -> None:
+    text = (
+        "Елордада жаңа көпір ашылды.\n"
+        "⚠️ Update: the new bridge is open to traffic from today.\n"
+        "— City News (@citynews) January 12, 2026\n"
+        "Traffic maps now show the route:\n"
+        "📍 North exit\n"
+        "— City News (@citynews) January 12, 2026\n"
+        "🔗 https://t.co/abc123 pic.twitter.com/xyz\n"
+        "Көпір құрылысы екі жылға созылды."
+    )
+    assert spoken(text, tagged(text, [])) == [
+        ("Update: the new bridge is open to traffic from today.", "City News"),
+        ("Traffic maps now show the route:\n📍 North exit", "City News"),
+    ]
