@@ -195,13 +195,46 @@ def pool_words(
     return Words(np.array(w_start, dtype=np.int64), np.array(w_end, dtype=np.int64), probs)
 
 
+def _partner(text: str, at: int, start: int, end: int) -> int | None:
+    """Where the guillemet at `at` is closed (or opened), inside text[start:end]."""
+    step, here, there = (1, "«", "»") if text[at] == "«" else (-1, "»", "«")
+    depth, i = 0, at
+    while start <= i < end:
+        depth += (text[i] == here) - (text[i] == there)
+        if depth == 0:
+            return i
+        i += step
+    return None
+
+
 def trim(text: str, start: int, end: int) -> tuple[int, int]:
-    """Strip the marks the guidelines keep outside a span: dashes, guillemets, commas."""
-    while start < end and text[start] in EDGE:
+    """Strip the marks the guidelines keep outside a span: dashes, guillemets, commas.
+    A guillemet that belongs to a name inside the span stays (`«Этнография» залына …`,
+    `… «Алтын адам»`): its partner is in the span with words beyond it."""
+
+    def named(at: int, lo: int, hi: int) -> bool:
+        other = _partner(text, at, lo, hi) if text[at] in "«»" else None
+        if other is None:
+            return False
+        beyond = text[other + 1 : hi] if text[at] == "«" else text[lo:other]
+        return re.search(r"\w", beyond) is not None
+
+    while start < end and text[start] in EDGE and not named(start, start, end):
         start += 1
-    while end > start and text[end - 1] in EDGE:
+    while end > start and text[end - 1] in EDGE and not named(end - 1, start, end):
         end -= 1
     return start, end
+
+
+def sentence_end(text: str, start: int, end: int) -> int:
+    """The mark that ends the spoken sentence stays inside the span (NOTES Q16): `.`,
+    `?`, `!`, `…` right after it, and a `)` whose `(` the span opened."""
+    while end < len(text):
+        opened = text.count("(", start, end) > text.count(")", start, end)
+        if not (text[end] in ".!?…" or (text[end] == ")" and opened)):
+            return end
+        end += 1
+    return end
 
 
 # --- quotes ------------------------------------------------------------------------
@@ -983,6 +1016,8 @@ def decode_quotes(
         return found
 
     worded = [q for q in spans(QUOTE) if len(re.findall(r"[^\W\d_]", view[q.start : q.end])) >= 2]
+    for q in worded:
+        q.end = sentence_end(view, q.start, q.end)
     quotes = merge_spans(view, worded, settings.merge_lines)
     if settings.require_form:
         quotes = keep_marked(view, quotes)

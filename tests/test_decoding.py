@@ -476,3 +476,21 @@ def test_an_embedded_post_is_a_quote_of_its_account_holder() -> None:
         ("Update: the new bridge is open to traffic from today.", "City News"),
         ("Traffic maps now show the route:\n📍 North exit", "City News"),
     ]
+
+
+def test_a_name_in_guillemets_and_the_sentence_end_stay_inside_the_quote() -> None:
+    text = (
+        "– «Этнография» залына жаңа экспонаттар қойылды!, – деді Нұртас Салы.\n"
+        "– Табыс декларацияда көрсетілген (декларацияда), – деді министр."
+    )
+    quotes = tagged(
+        text,
+        [
+            ("«Этнография» залына жаңа экспонаттар қойылды", "QUOTE"),  # the tagger took the «
+            ("Табыс декларацияда көрсетілген (декларацияда", "QUOTE"),
+        ],
+    )
+    assert [t for t, _ in spoken(text, quotes)] == [
+        "«Этнография» залына жаңа экспонаттар қойылды!",
+        "Табыс декларацияда көрсетілген (декларацияда)",
+    ]
