@@ -40,6 +40,7 @@ _DASH = r"[–—-]"
 # `деп` and the verb it introduces: `деп хабарлайды`, `деп атап өтті`, `деп нақтылады`
 _DEP_VERB = (
     r"деп(?:\s+(?:атап|айтып|мәлім|қосып|түсіндіріп|баса|еске))?\s+\w+(?:ды|ді|ты|ті|йды|йді)(?!\w)"
+    r"|деп\s+\w+(?:ған|ген|қан|кен)\s+(?:еді|болатын)(?!\w)"  # `деп жазған еді`
 )
 _ATTRIBUTION_AFTER = re.compile(
     r"[»”\"']?\s*[,.!?…]*\s*(?:"
@@ -729,7 +730,7 @@ def _role_phrase(
         named = any(not _GENITIVE.search(g) for g in given) and not _GENITIVE.search(word[0])
         if named and not _ROLE.search(word[1].lower()):
             return words[0]  # `Мамдани жергілікті БАҚ-қа`: a surname given before
-    document = next((i for i, w in enumerate(word[:8]) if _DOCUMENT.match(w.lower())), None)
+    document = next((i for i, w in enumerate(word[:10]) if _DOCUMENT.match(w.lower())), None)
     if document is not None:
         j = document - 1  # `… баспасөз қызметі таратқан хабарламада`: the participle's subject
         while j > 0 and re.search(r"(?:ған|ген|қан|кен)$|^(?:бізге|оларға)$", word[j].lower()):
@@ -747,6 +748,11 @@ def _role_phrase(
         if i > 0 and w.islower() and _POSSESSIVE.search(low) and not _NOT_HEAD.match(low):
             last = i  # `блогер Instagram-дағы`: a capitalised word is not the head
             break
+    modifier = _ADJECTIVE.search(word[0]) or _TO.search(word[0])  # `ирандық`, `жобаға`
+    head = word[1] if len(word) > 1 else ""
+    nominative = head.islower() and not (_OBLIQUE.search(head) or _GENITIVE.search(head))
+    if last == 0 and word[0].islower() and modifier and nominative:
+        last = 1  # `ирандық басылым`, `жобаға қатысушылар`
     a, b = words[0][0], words[last][1]
     tail = word[last]
     cut = (_FROM.search(tail) or _IN.search(tail)) if tail.islower() else _FROM.search(tail)
@@ -852,6 +858,10 @@ def reported_speaker(text: str, span: Span) -> tuple[int, int] | None:
     return None
 
 
+_POSTPOSITION = re.compile(r"(?<!\w)(?:қатысты|туралы|бойынша|жөнінде|байланысты)(?!\w)")
+_ADJECTIVE = re.compile(r"(?<=\w\w)(?:лық|лік|дық|дік|тық|тік|ғы|гі|қы|кі)$")
+
+
 def _lead_in_speaker(text: str, span: Span) -> tuple[int, int] | None:
     line_start = _line_bounds(text, span.start)[0]
     before = text[line_start : span.start]
@@ -867,6 +877,8 @@ def _lead_in_speaker(text: str, span: Span) -> tuple[int, int] | None:
             who_end = who_start + verb.start()
         comma = text.rfind(",", who_start, who_end)
         who_start = comma + 1 if comma >= 0 else who_start
+        about = list(_POSTPOSITION.finditer(text, who_start, who_end))
+        who_start = about[-1].end() if about else who_start  # `Инвестицияға қатысты Трамп:`
         words = list(_WORDS.finditer(text, who_start, who_end))
         while words and words[-1].group().lower() in {"болса", "болсақ", "де", "да"}:
             words.pop()  # `Жергілікті билік болса: «…»`

@@ -385,11 +385,19 @@ def test_an_interview_is_one_quote_per_turn_with_the_asker_and_the_answerer() ->
         ("«Жоба ашық», – деп еске алады сарапшы.", "сарапшы"),  # a two-word verb
         ("«Бәрі тез болды», – деп бөлісті блогер Instagram-дағы Stories-те.", "блогер"),
         ("Көбіміз: «Ауыл – алтын бесік», – дейміз.", None),  # `we`: nobody is named
+        ("Инвестицияларға қатысты Трамп: «Ақша келді», – деді.", "Трамп"),
+        ("«Нақты сан жоқ», – деп жазған еді ирандық басылым.", "ирандық басылым"),
+        ("«Біз тіркедік», – дейді жобаға қатысушылар.", "жобаға қатысушылар"),
+        (  # a press service that names its office, several words before the document
+            "«Нарық тарылды», – делінген облыстық ауыл шаруашылығы басқармасы баспасөз "
+            "қызметінің бізге ұсынған жауабында.",
+            "облыстық ауыл шаруашылығы басқармасы баспасөз қызметі",
+        ),
     ],
     ids=[
         *("name-like-a-case", "known-surname", "office", "press-service", "inline", "lead-in"),
         *("first-name-like-a-case", "office-before-medium", "two-word-verb", "role-before-medium"),
-        "first-person",
+        *("first-person", "lead-in-about", "adjective-noun", "dative-noun", "long-office"),
     ],
 )
 def test_the_attribution_names_the_speaker(text: str, speaker: str | None) -> None:
