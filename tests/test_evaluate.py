@@ -85,6 +85,7 @@ def test_shipped_floors_name_headline_metrics() -> None:
     floors = yaml.safe_load((REPO_ROOT / "configs" / "floors.yaml").read_text())
     assert {"default", "cpu-small"} <= set(floors)
     headline = {"sector_macro_f1", "quote_token_f1", "quote_span_f1", "speaker_accuracy"}
+    headline |= {"quote_exact_span_f1"}
     for values in floors.values():
         assert {"sector_macro_f1", "quote_token_f1"} <= set(values) <= headline
     assert set(floors["default"]) == headline
