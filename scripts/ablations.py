@@ -1,6 +1,7 @@
 """Design choices measured on dev: one setting changed at a time, the real training script.
 
     python scripts/ablations.py --group default [--seeds 13 14 15] [--out reports/ablations.md]
+    python scripts/ablations.py --group default --variants 3 --seeds 13 14   # one row
     python scripts/ablations.py --group cpu-small
 
 Each variant is the group's config, seed and data with the overrides listed below; a
@@ -101,7 +102,7 @@ def dev_scores(model: Path, gold: list[Record]) -> dict[str, dict[str, float]]:
     return out
 
 
-def table(group: str, seeds: list[int], runs: Path) -> str:
+def table(group: str, seeds: list[int], runs: Path, only: list[int] | None = None) -> str:
     config, variants = GROUPS[group]
     gold = list(read_records(REPO_ROOT / "data" / "build" / "dev.jsonl"))
     cols = [(p, k) for p in ("kazinform", "kaznerd") for k in ("macro_f1", "pr_auc")]
@@ -111,6 +112,8 @@ def table(group: str, seeds: list[int], runs: Path) -> str:
         "|---|---|" + "---|" * len(cols),
     ]
     for i, (name, overrides) in enumerate(variants.items()):
+        if only is not None and i not in only:
+            continue
         per_seed = [
             dev_scores(train(config, overrides, runs / group / f"v{i}-s{seed}", seed), gold)
             for seed in (seeds if not overrides or overrides[0][0] != "@" else seeds[:1])
@@ -136,8 +139,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[13])
     parser.add_argument("--runs", type=Path, default=REPO_ROOT / "runs" / "ablations")
     parser.add_argument("--out", type=Path, default=None, help="write the table here too")
+    parser.add_argument(
+        "--variants", type=int, nargs="+", default=None, help="only these rows (0-based)"
+    )
     args = parser.parse_args(argv)
-    text = table(args.group, args.seeds, args.runs)
+    text = table(args.group, args.seeds, args.runs, args.variants)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text, encoding="utf-8")
