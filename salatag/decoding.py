@@ -196,6 +196,15 @@ def pool_words(
     return Words(np.array(w_start, dtype=np.int64), np.array(w_end, dtype=np.int64), probs)
 
 
+def trim(text: str, start: int, end: int) -> tuple[int, int]:
+    """Strip the marks the guidelines keep outside a span: dashes, guillemets, commas."""
+    while start < end and text[start] in EDGE:
+        start += 1
+    while end > start and text[end - 1] in EDGE:
+        end -= 1
+    return start, end
+
+
 def _partner(text: str, at: int, start: int, end: int) -> int | None:
     """Where the guillemet at `at` is closed (or opened), inside text[start:end]."""
     step, here, there = (1, "«", "»") if text[at] == "«" else (-1, "»", "«")
@@ -208,22 +217,21 @@ def _partner(text: str, at: int, start: int, end: int) -> int | None:
     return None
 
 
-def trim(text: str, start: int, end: int) -> tuple[int, int]:
-    """Strip the marks the guidelines keep outside a span: dashes, guillemets, commas.
-    A guillemet that belongs to a name inside the span stays (`«Этнография» залына …`,
-    `… «Алтын адам»`): its partner is in the span with words beyond it."""
-
-    def named(at: int, lo: int, hi: int) -> bool:
-        other = _partner(text, at, lo, hi) if text[at] in "«»" else None
-        if other is None:
-            return False
-        beyond = text[other + 1 : hi] if text[at] == "«" else text[lo:other]
-        return re.search(r"\w", beyond) is not None
-
-    while start < end and text[start] in EDGE and not named(start, start, end):
-        start += 1
-    while end > start and text[end - 1] in EDGE and not named(end - 1, start, end):
-        end -= 1
+def keep_names(text: str, q: Span) -> tuple[int, int]:
+    """Put back a guillemet `trim` took from the tagger's span when it belongs to a name
+    inside the quote (`«Этнография» залына …`, `… «Алтын адам»`): its partner is in
+    the span with words beyond it. Done last, so the rules before it see the quote
+    marks outside; only where the tagger took the mark in (Kazinform's labels keep
+    it, KazNERD's leave it out, and the tagger learnt both)."""
+    start, end = trim(text, q.start, q.end)
+    if q.tagged[0] and start > 0 and text[start - 1] == "«":
+        other = _partner(text, start - 1, start - 1, end)
+        if other is not None and re.search(r"\w", text[other + 1 : end]):
+            start -= 1
+    if q.tagged[1] and end < len(text) and text[end] == "»":
+        other = _partner(text, end, start, end + 1)
+        if other is not None and re.search(r"\w", text[start:other]):
+            end += 1
     return start, end
 
 
@@ -248,6 +256,7 @@ class Span:
     score: float
     reported: bool = False  # a phrase in guillemets ascribed to someone (`«…» деп атады`)
     credited: tuple[int, int] | None = None  # an embedded post: its account holder's name
+    tagged: tuple[bool, bool] = (False, False)  # the tagger's span went past either edge
 
 
 def _line_bounds(text: str, pos: int) -> tuple[int, int]:
@@ -266,7 +275,7 @@ def merge_spans(text: str, spans: list[Span], merge_lines: bool) -> list[Span]:
             prev = out[-1]
             weight = prev.end - prev.start, span.end - span.start
             score = (prev.score * weight[0] + span.score * weight[1]) / max(sum(weight), 1)
-            out[-1] = Span(prev.start, span.end, score)
+            out[-1] = Span(prev.start, span.end, score, tagged=(prev.tagged[0], span.tagged[1]))
         else:
             out.append(span)
     return out
@@ -522,7 +531,8 @@ def close_guillemets(text: str, quotes: list[Span]) -> list[Span]:
         if re.search(r"«\s*$", before):
             close = closing_guillemet(text, q.start)
             if close is not None and "\n" in text[q.start : close]:
-                q = Span(q.start, trim(text, q.start, close)[1], q.score)
+                end = trim(text, q.start, close)[1]
+                q = Span(q.start, end, q.score, tagged=(q.tagged[0], False))
         out.append(q)
     return out
 
@@ -576,7 +586,8 @@ def continue_speeches(
         if out and q.start < out[-1].end:
             continue
         if opens_speech(text, q, paragraphs):
-            q = Span(q.start, max(q.end, speech_end(text, q, paragraphs, quotes)), q.score)
+            end = max(q.end, speech_end(text, q, paragraphs, quotes))
+            q = Span(q.start, end, q.score, tagged=(q.tagged[0], q.tagged[1] and end == q.end))
         out.append(q)
     return out
 
@@ -588,11 +599,11 @@ _TURN = re.compile(r"(?<=[.?!…])[ \t]+" + _DASH + r"[ \t]+(?=" + _UPPER + ")")
 
 def split_turns(text: str, q: Span) -> list[Span]:
     """One span per dash turn of a dialogue written on one line (NOTES Q4)."""
-    pieces, start = [], q.start
+    pieces, start, first = [], q.start, q.tagged[0]
     for m in _TURN.finditer(text, q.start, q.end):
-        pieces.append(Span(start, m.start(), q.score))
-        start = m.end()
-    pieces.append(Span(start, q.end, q.score))
+        pieces.append(Span(start, m.start(), q.score, tagged=(first, False)))
+        start, first = m.end(), False
+    pieces.append(Span(start, q.end, q.score, tagged=(first, q.tagged[1])))
     return [p for p in pieces if p.end > p.start]
 
 
@@ -1022,9 +1033,10 @@ def decode_quotes(
     def spans(begin: int) -> list[Span]:
         found = []
         for a, b, conf in bio_spans(labels, words.probs, begin):
-            s, e = trim(view, int(words.starts[a]), int(words.ends[b]))
+            raw = int(words.starts[a]), int(words.ends[b])
+            s, e = trim(view, *raw)
             if e > s:
-                found.append(Span(s, e, conf))
+                found.append(Span(s, e, conf, tagged=(raw[0] < s, raw[1] > e)))
         return found
 
     worded = [q for q in spans(QUOTE) if len(re.findall(r"[^\W\d_]", view[q.start : q.end])) >= 2]
@@ -1042,7 +1054,7 @@ def decode_quotes(
     out: list[dict[str, Any]] = []
     in_view: list[Span] = []
     for q in quotes:
-        start, end = trim(article.text, *article.to_source(q.start, q.end))
+        start, end = article.to_source(*keep_names(view, q))
         if end <= start:
             continue
         in_view.append(q)
