@@ -632,12 +632,17 @@ _NOT_HEAD = re.compile(
 # role nouns that stand before a name as titles (`Президенті Масуд Пезешкиан`)
 _ROLE = re.compile(
     r"(?:президенті|төрағасы|министрі|басшысы|өкілі|спикері|әкімі|хатшысы|директоры|"
-    r"орынбасары|елшісі|депутаты|бастығы|жетекшісі|сарапшысы|профессоры|тұрғыны|авторы)$"
+    r"орынбасары|елшісі|депутаты|бастығы|жетекшісі|сарапшысы|профессоры|тұрғыны|авторы|"
+    r"кураторы|режиссері|кеңесшісі|ректоры|бапкері|қызметкері|төрайымы)$"
 )
 # a common noun with a possessive and case ending: the capitalised words before it name it
 _OF_NOUN = re.compile(r"^[^\W\d_]{3,}(?:ына|іне|сына|сіне|ын|ін|сын|сін|ында|інде)$")
 _SURNAME = re.compile(r"(?:ов|ев|ова|ева|ин|ина|ұлы|қызы|ский|цкий|ян|швили)$")
 _DOCUMENT = re.compile(r"^(?:хабарлама|ақпарат|мәлімдеме|жауаб|хат|сайт|пост|жолдау)")
+_PARTICIPLE = re.compile(r"(?<=\w\w)(?:ған|ген|қан|кен)$")  # `Келіссөзді ашқан` министр
+_LOCATED = re.compile(r"(?<=\w\w)(?:дағы|дегі|тағы|тегі)$")  # `Кавказдағы`: of a place
+_CASED = re.compile(r"(?<=\w\w)(?:нда|нде|да|де|та|те|ға|ге|қа|ке|дан|ден|тан|тен|нан|нен)$")
+_NAME_PREFIX = re.compile(r"^(?:әл|ал|аль|эль|ибн|бин|де|ван|фон)-" + _UPPER)  # `әл-Хаммади`
 _PARTICLES = {"фон", "дер", "ван", "де", "ла", "дель", "ибн", "бин", "аль", "эль"}
 
 
@@ -680,6 +685,8 @@ def _capital_run(text: str, word: list[str]) -> list[int]:
             return [*run, i]  # `Иран СІМ басшысы`: a body's office, no name follows
         if len(run) >= 2 and not _GENITIVE.search(low):
             break  # a run before a genitive is a modifier (`Иран Ислам Республикасының`)
+        if len(run) >= 2 and w.islower() and any(_SURNAME.search(word[j].lower()) for j in run):
+            break  # `Сәуле Бекмұратова романның`: a person, then the object
         run = []
     return run if len(run) >= 2 else []
 
@@ -697,6 +704,45 @@ def _known_prefix(text: str, start: int, word: list[str], run: list[int]) -> lis
     return run
 
 
+def _office(text: str, word: list[str]) -> tuple[int, int] | None:
+    """An office named in several words, some capitalised, then its holder's name:
+    `Қазақстан Сыртқы істер министрінің орынбасары Марат Қожаев` gives the name (Q15),
+    `Армения Сыртқы істер министрі` with no name the whole office (Q12). The capitals
+    inside an office would otherwise read as a name (`Армения Сыртқы`)."""
+    role = next(
+        (i for i, w in enumerate(word[:12]) if i > 0 and w[:1].islower() and _ROLE.search(w)),
+        None,
+    )
+    if role is None or not any(w[:1].isupper() for w in word[:role]):
+        return None
+    if any(_SURNAME.search(w.lower()) and w[:1].isupper() for w in word[:role]):
+        return None  # `Нұрлан Ахметов … министрі`: the name comes first
+    start = 1 + max((j for j in range(role) if _PARTICIPLE.search(word[j].lower())), default=-1)
+    if start + 1 < role and _IN.search(word[start].lower()) and word[start + 1][:1].isupper():
+        start += 1  # `Үндеуде Мемлекет басшысы`: the setting is not the office
+    while role + 1 < len(word) and word[role + 1][:1].islower() and _ROLE.search(word[role + 1]):
+        role += 1
+    name = role + 1
+    while name < len(word) and (word[name][:1].isupper() or _NAME_PREFIX.match(word[name])):
+        name += 1
+    if name > role + 1 and _LOCATED.search(word[name - 1]):
+        name = role + 1  # `министрі Оңтүстік Кавказдағы бейбітшілік`: a place, no name
+    while name - role > 2 and _CASED.search(word[name - 1]):
+        named = any(_SURNAME.search(w.lower()) for w in word[role + 1 : name - 1])
+        again = len(re.findall(r"(?<!\w)" + re.escape(word[name - 1]) + r"(?!\w)", text)) > 1
+        if again and not (named or _place(text, word[name - 1])):
+            break  # `Кэндзи Ямада`, written so again: a surname that ends like a locative
+        name -= 1  # `Марат Қожаев Астанада`: the place after the name
+    if name == role + 1:
+        later = any(w[:1].isupper() and _SURNAME.search(w.lower()) for w in word[name:])
+        return None if later else (start, role)  # `… авторы, … жаттықтырушысы Серәлі Құсайынов`
+    surname = any(_SURNAME.search(w.lower()) for w in word[role + 1 : name])
+    after = word[name].lower() if name < len(word) else ""
+    if not surname and _OF_NOUN.search(after):
+        return start, role  # `Ақ үй басшысы Truth Social желісінде`: the office, not the medium
+    return role + 1, name - 1
+
+
 def name_span(text: str, start: int, end: int) -> tuple[int, int] | None:
     """Where, inside text[start:end], the attribution names the speaker (view offsets).
 
@@ -711,6 +757,10 @@ def name_span(text: str, start: int, end: int) -> tuple[int, int] | None:
     if not words:
         return None
     word = [text[a:b] for a, b in words]
+    office = _office(text, word)
+    if office is not None:
+        first, last = office
+        return words[first][0], words[last][1]
     run = _capital_run(text, word)
     if run and _ROLE.search(word[run[-1]].lower()) and not word[run[-1]][:1].isupper():
         return words[run[0]][0], words[run[-1]][1]
@@ -886,6 +936,8 @@ def _lead_in_speaker(text: str, span: Span) -> tuple[int, int] | None:
         verb = re.search(r"(?<!\w)(?:былай|бүй|деп|атап)(?!\w)", text[who_start:who_end])
         if verb:
             who_end = who_start + verb.start()
+        while who_end > who_start and text[who_end - 1] in " ,":
+            who_end -= 1  # `… сөз сөйлеп, былай деді`: the comma closes the converb
         comma = text.rfind(",", who_start, who_end)
         who_start = comma + 1 if comma >= 0 else who_start
         about = list(_POSTPOSITION.finditer(text, who_start, who_end))
@@ -908,7 +960,21 @@ _OBLIQUE = re.compile(
     r"(?<=\w\w|\w-)(?:мен|бен|пен|ға|ге|қа|ке|ны|ні|ды|ді|ты|ті|дан|ден|тан|тен|нан|нен|"
     r"да|де|та|те|нда|нде)$"
 )
-_FUNCTION_WORDS = {"ол", "олар", "бұл", "осы", "сол", "біз", "мен", "сен", "ал", "және", "бірақ"}
+_FUNCTION_WORDS = {
+    "ол",
+    "олар",
+    "бұл",
+    "осы",
+    "сол",
+    "соңы",
+    "өзі",
+    "біз",
+    "мен",
+    "сен",
+    "ал",
+    "және",
+    "бірақ",
+}
 _VOWELS = set("аәеиоөұүыіэюяАӘЕИОӨҰҮЫІЭЮЯ")
 _CAPITAL_WORD = re.compile(r"(?<![\w-])" + _CAPITALISED)
 
@@ -940,6 +1006,10 @@ def _person(view: str, start: int, end: int) -> tuple[int, int] | None:
         return None  # `Қырғызстан Министрлер кабинетінің`: a body, not a person
     if not person and _GENITIVE.search(words[0].group()):
         return None  # `Иранның АҚШ-қа`: a country's, then a place
+    if not person and following and following.group(1).islower():
+        noun = following.group(1)
+        if _POSSESSIVE.search(noun) and not (_NOT_HEAD.match(noun) or noun in _FUNCTION_WORDS):
+            return None  # `Орталық Азия мемлекеттері`: it names what follows
     return (start, end) if person else name_span(view, start, end)
 
 
@@ -1109,12 +1179,36 @@ def interview_speakers(article: Any, spans: list[Span], records: list[dict[str, 
     found = list(_INTERVIEWER.finditer(view, 0, lead_end))
     asker = None
     if found:
-        a, b = article.to_source(*found[-1].span())
+        a, b = found[-1].span()
+        named = _NAME.match(view, b + 1) if view[b : b + 1] == " " else None
+        words = list(_WORDS.finditer(view, *named.span())) if named else []
+        surname = [w for w in words if _SURNAME.search(w.group().lower())]
+        if surname:  # `тілшісі Айдана Серікқызы`: the name alone (Q15)
+            a, b = words[0].start(), surname[0].end()
+        a, b = article.to_source(a, b)
         asker = article.text[a:b]
-    answerer = speech_speaker(article, lead_end)
+    answerer = interviewee(article, lead_end) or speech_speaker(article, lead_end)
+    if answerer == asker:
+        answerer = None
     for q, r in turns:
         if q.start >= lead_end:
             r["speaker"] = asker if view[q.start : q.end].rstrip().endswith("?") else answerer
+
+
+_WITH = re.compile(r"(?<=\w\w)(?:мен|бен|пен)$")
+
+
+def interviewee(article: Any, lead_end: int) -> str | None:
+    """The person an interview's lead says it was held with (`Бақыт Жанғалиевпен
+    сұхбаттасты`), the case ending dropped."""
+    view = article.view.text
+    for m in reversed(list(_NAME.finditer(view, 0, lead_end))):
+        words = list(_WORDS.finditer(view, *m.span()))[-2:]
+        ending = _WITH.search(words[-1].group())
+        if ending and _SURNAME.search(words[-1].group()[: ending.start()].lower()):
+            a, b = article.to_source(words[0].start(), words[-1].end() - 3)
+            return str(article.text[a:b])
+    return None
 
 
 def _speaker_of(text: str, speakers: list[Span], q: Span, source: str) -> tuple[int, int] | None:

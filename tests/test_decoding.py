@@ -393,11 +393,40 @@ def test_an_interview_is_one_quote_per_turn_with_the_asker_and_the_answerer() ->
             "қызметінің бізге ұсынған жауабында.",
             "облыстық ауыл шаруашылығы басқармасы баспасөз қызметі",
         ),
+        (  # capitals inside an office are not a name; the name after it is the speaker
+            "«Жүк көбейді», – деді Корея Сауда, өнеркәсіп және энергетика министрінің "
+            "орынбасары Пак Сон Мин.",
+            "Пак Сон Мин",
+        ),
+        (  # an office of several words with capitals and no name: the whole office
+            "«Келісім дайын», – деді Армения Сыртқы істер министрі.",
+            "Армения Сыртқы істер министрі",
+        ),
+        (  # a name after the office with a particle; the place after it is dropped
+            "«Порт кеңейеді», – деді AD Ports компаниясының директоры Мұхаммед әл-Хаммади Ақтауда.",
+            "Мұхаммед әл-Хаммади",
+        ),
+        (  # a surname that ends like a locative, written so again, is still a surname
+            "Кэндзи Ямада келді. Жапонияның Қазақстандағы елшісі Кэндзи Ямада рәсімде сөз "
+            "сөйлеп, былай деді: «Су – табиғаттың сыйы».",
+            "Кэндзи Ямада",
+        ),
+        (  # a place after the office is not a name
+            "Келіссөзді ашқан Қазақстан Сыртқы істер министрі Оңтүстік Кавказдағы ахуалға "
+            "тоқталды: «Біз араласпаймыз».",
+            "Қазақстан Сыртқы істер министрі",
+        ),
+        (  # a person, then the object of the lead-in in the genitive
+            "Әдебиеттанушы Сәуле Бекмұратова романның тіліне тоқталды: «Бұл – адам туралы кітап».",
+            "Сәуле Бекмұратова",
+        ),
     ],
     ids=[
         *("name-like-a-case", "known-surname", "office", "press-service", "inline", "lead-in"),
         *("first-name-like-a-case", "office-before-medium", "two-word-verb", "role-before-medium"),
         *("first-person", "lead-in-about", "adjective-noun", "dative-noun", "long-office"),
+        *("capitals-in-office", "office-no-name", "name-particle", "surname-like-a-case"),
+        *("place-after-office", "name-before-genitive-object"),
     ],
 )
 def test_the_attribution_names_the_speaker(text: str, speaker: str | None) -> None:
@@ -438,6 +467,41 @@ def test_an_interview_answer_that_opens_with_a_guillemet_is_the_interviewees() -
         "Kazinform тілшісі",
         "Ирина Самойлова",
     ]
+
+
+def test_an_interview_lead_names_the_interviewer_and_the_one_it_was_held_with() -> None:
+    text = (
+        "Газетіміздің тілшісі Айдана Серікқызы институт қызметкері Ерлан Жұмабековпен "
+        "сұхбаттасты.\n"
+        "– Су жетіспей ме?\n"
+        "– Иә, жетіспейді.\n"
+        "– Не істеу керек?\n"
+        "– Каналдарды жөндеу керек."
+    )
+    marks = [
+        ("Су жетіспей ме?", "QUOTE"),
+        ("Иә, жетіспейді.", "QUOTE"),
+        ("Не істеу керек?", "QUOTE"),
+        ("Каналдарды жөндеу керек.", "QUOTE"),
+    ]
+    speakers = [q["speaker"] for q in tagged(text, marks)]
+    assert speakers == ["Айдана Серікқызы", "Ерлан Жұмабеков"] * 2
+
+
+def test_the_setting_a_lead_in_opens_with_is_not_part_of_the_speaker() -> None:
+    text = "Үндеуде Мемлекет басшысы былай деді:\nҚұрметті отандастар! Бірлік – басты байлық."
+    quotes = tagged(text, [("Құрметті отандастар! Бірлік – басты байлық.", "QUOTE")])
+    assert [q["speaker"] for q in quotes] == ["Мемлекет басшысы"]
+
+
+def test_a_pronoun_skips_a_region_that_names_the_states_after_it() -> None:
+    text = (
+        "Саясаттанушы Дәурен Әбдіқалықов сөз алды. Оның айтуынша, Орталық Азия "
+        "мемлекеттері түрлі жолмен жүрді.\n"
+        "– Өтпелі кезең – үлкен сынақ, – деді ол."
+    )
+    quotes = tagged(text, [("Өтпелі кезең – үлкен сынақ", "QUOTE")])
+    assert [q["speaker"] for q in quotes] == ["Дәурен Әбдіқалықов"]
 
 
 def test_a_dialogue_on_one_line_is_one_quote_per_turn() -> None:
