@@ -225,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "reports" / "onnx")
     args = parser.parse_args(argv)
+    if args.out.exists() and not args.out.is_dir():
+        parser.error(f"--out {args.out}: a file; give the folder to write agreement.json in")
 
     if args.threads:
         torch.set_num_threads(args.threads)  # and load_onnx(threads=...) for ONNX Runtime
