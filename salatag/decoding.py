@@ -639,6 +639,11 @@ _ROLE = re.compile(
 _OF_NOUN = re.compile(r"^[^\W\d_]{3,}(?:ына|іне|сына|сіне|ын|ін|сын|сін|ында|інде)$")
 _SURNAME = re.compile(r"(?:ов|ев|ова|ева|ин|ина|ұлы|қызы|ский|цкий|ян|швили)$")
 _DOCUMENT = re.compile(r"^(?:хабарлама|ақпарат|мәлімдеме|жауаб|хат|сайт|пост|жолдау)")
+# a body's head noun, named with capitals before it (`БАӘ Сыртқы істер министрлігі`)
+_BODY = re.compile(
+    r"(?:министрлігі|комитеті|департаменті|агенттігі|қызметі|басқармасы|әкімдігі|"
+    r"палатасы|кеңсесі|хатшылығы|штабы|ұйымы)$"
+)
 _PARTICIPLE = re.compile(r"(?<=\w\w)(?:ған|ген|қан|кен)$")  # `Келіссөзді ашқан` министр
 _LOCATED = re.compile(r"(?<=\w\w)(?:дағы|дегі|тағы|тегі)$")  # `Кавказдағы`: of a place
 _CASED = re.compile(r"(?<=\w\w)(?:нда|нде|да|де|та|те|ға|ге|қа|ке|дан|ден|тан|тен|нан|нен)$")
@@ -683,7 +688,7 @@ def _capital_run(text: str, word: list[str]) -> list[int]:
             continue
         if run and _ROLE.search(low) and not nxt[:1].isupper():
             return [*run, i]  # `Иран СІМ басшысы`: a body's office, no name follows
-        if len(run) >= 2 and not _GENITIVE.search(low):
+        if len(run) >= 2 and (not _GENITIVE.search(low) or low == "өзінің"):
             break  # a run before a genitive is a modifier (`Иран Ислам Республикасының`)
         if len(run) >= 2 and w.islower() and any(_SURNAME.search(word[j].lower()) for j in run):
             break  # `Сәуле Бекмұратова романның`: a person, then the object
@@ -710,7 +715,11 @@ def _office(text: str, word: list[str]) -> tuple[int, int] | None:
     `Армения Сыртқы істер министрі` with no name the whole office (Q12). The capitals
     inside an office would otherwise read as a name (`Армения Сыртқы`)."""
     role = next(
-        (i for i, w in enumerate(word[:12]) if i > 0 and w[:1].islower() and _ROLE.search(w)),
+        (
+            i
+            for i, w in enumerate(word[:12])
+            if i > 0 and w[:1].islower() and (_ROLE.search(w) or _BODY.search(w))
+        ),
         None,
     )
     if role is None or not any(w[:1].isupper() for w in word[:role]):
@@ -729,10 +738,9 @@ def _office(text: str, word: list[str]) -> tuple[int, int] | None:
         name = role + 1  # `министрі Оңтүстік Кавказдағы бейбітшілік`: a place, no name
     while name - role > 2 and _CASED.search(word[name - 1]):
         named = any(_SURNAME.search(w.lower()) for w in word[role + 1 : name - 1])
-        again = len(re.findall(r"(?<!\w)" + re.escape(word[name - 1]) + r"(?!\w)", text)) > 1
-        if again and not (named or _place(text, word[name - 1])):
-            break  # `Кэндзи Ямада`, written so again: a surname that ends like a locative
-        name -= 1  # `Марат Қожаев Астанада`: the place after the name
+        if not (named or name - role > 3 or _place(text, word[name - 1])):
+            break  # `Кэндзи Ямада`, `Антониу Коста`: a surname that ends like a locative
+        name -= 1  # `Марат Қожаев Астанада`, `Мұрат Нұртілеу Бакуде`: a place after a name
     if name == role + 1:
         later = any(w[:1].isupper() and _SURNAME.search(w.lower()) for w in word[name:])
         return None if later else (start, role)  # `… авторы, … жаттықтырушысы Серәлі Құсайынов`
@@ -765,6 +773,9 @@ def name_span(text: str, start: int, end: int) -> tuple[int, int] | None:
     if run and _ROLE.search(word[run[-1]].lower()) and not word[run[-1]][:1].isupper():
         return words[run[0]][0], words[run[-1]][1]
     if run:
+        titles = [i for i in run[:-1] if _ROLE.search(word[i].lower()) and word[i][:1].isupper()]
+        if titles and titles[-1] + 1 in run:
+            run = [i for i in run if i > titles[-1]]  # `Түркия Президенті Реджеп Тайып Ердоған`
         surnames = [i for i in run if _SURNAME.search(word[i].lower())]
         if len(run) > 2 and surnames and surnames[0] > run[0]:
             run = [surnames[0] - 1, surnames[0]]  # `Астанада Қасым-Жомарт Тоқаев Өзбекстан`
@@ -843,7 +854,9 @@ def attribution_speaker(text: str, span: Span) -> tuple[int, int] | None:
         found = name_span(text, rest_start, rest_end)
         named = text[found[0] : found[1]] if found else ""
         head = next(iter(re.findall(r"[\w-]+", named)), "")  # `уәде берді` is no speaker
-        particle = _NOT_SPEAKER.match(head) and not (len(head) <= 2 and head.istitle())  # `Ақ үй`
+        short = len(head) <= 2 and (head.istitle() or head.isupper())  # `Ақ үй`, `ҚР`
+        adjective = re.search(r"(?:лікті|лықты)$", head) is not None  # `жергілікті тұрғындар`
+        particle = _NOT_SPEAKER.match(head) and not (short or adjective)
         if found and (is_pronoun(named) or not particle):
             return found
     if m is not None and re.search(r"(?:міз|мін|дік|дім)$", m.group("verb")):
@@ -920,7 +933,7 @@ def reported_speaker(text: str, span: Span) -> tuple[int, int] | None:
 
 
 _POSTPOSITION = re.compile(r"(?<!\w)(?:қатысты|туралы|бойынша|жөнінде|байланысты)(?!\w)")
-_ADJECTIVE = re.compile(r"(?<=\w\w)(?:лық|лік|дық|дік|тық|тік|ғы|гі|қы|кі)$")
+_ADJECTIVE = re.compile(r"(?<=\w\w)(?:лық|лік|дық|дік|тық|тік|ғы|гі|қы|кі|лікті|лықты)$")
 
 
 def _lead_in_speaker(text: str, span: Span) -> tuple[int, int] | None:
@@ -985,7 +998,12 @@ def _person(view: str, start: int, end: int) -> tuple[int, int] | None:
     other case (`Нетаньяхумен`, `Тоқаевқа`) is someone spoken to or about."""
     words = list(re.finditer(r"\S+", view[start:end]))
     if re.search(r"(?<=\w\w)(?:мен|бен|пен)$", words[-1].group()):
-        return None  # `Биньямин Нетаньяхумен кездесті`: the one met, not the speaker
+        # `Биньямин Нетаньяхумен кездесті`: the one met is not the speaker, but the
+        # one who met them may be named right before (`Тоқаев Ильхам Әлиевпен`)
+        words = words[:-2]
+        if not any(_SURNAME.search(_GENITIVE.sub("", w.group().lower())) for w in words):
+            return None
+        end = start + words[-1].end()
     stems = [_GENITIVE.sub("", w.group().lower()) for w in words]
     surname = next((i for i, w in enumerate(stems) if _SURNAME.search(w)), None)
     person = surname is not None

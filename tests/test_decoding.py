@@ -420,6 +420,14 @@ def test_an_interview_is_one_quote_per_turn_with_the_asker_and_the_answerer() ->
             "Әдебиеттанушы Сәуле Бекмұратова романның тіліне тоқталды: «Бұл – адам туралы кітап».",
             "Сәуле Бекмұратова",
         ),
+        (
+            "«Серіктеспіз», – деп хабарлады ҚР Сыртқы істер министрлігі.",
+            "ҚР Сыртқы істер министрлігі",
+        ),
+        ("«Серіктеспіз», – деп жазды Илон Маск өзінің X желісіндегі парақшасында.", "Илон Маск"),
+        ("«Серіктеспіз», – деді Түркия Президенті Реджеп Тайып Ердоған.", "Реджеп Тайып Ердоған"),
+        ("«Серіктеспіз», – дейді жергілікті тұрғындар.", "жергілікті тұрғындар"),
+        ("«Серіктеспіз», – деді Еуропа Кеңесінің төрағасы Антониу Коста.", "Антониу Коста"),
     ],
     ids=[
         *("name-like-a-case", "known-surname", "office", "press-service", "inline", "lead-in"),
@@ -427,6 +435,8 @@ def test_an_interview_is_one_quote_per_turn_with_the_asker_and_the_answerer() ->
         *("first-person", "lead-in-about", "adjective-noun", "dative-noun", "long-office"),
         *("capitals-in-office", "office-no-name", "name-particle", "surname-like-a-case"),
         *("place-after-office", "name-before-genitive-object"),
+        *("body-with-capitals", "name-before-reflexive", "capitalised-title", "adjective-people"),
+        "surname-like-a-locative",
     ],
 )
 def test_the_attribution_names_the_speaker(text: str, speaker: str | None) -> None:
@@ -492,6 +502,15 @@ def test_the_setting_a_lead_in_opens_with_is_not_part_of_the_speaker() -> None:
     text = "Үндеуде Мемлекет басшысы былай деді:\nҚұрметті отандастар! Бірлік – басты байлық."
     quotes = tagged(text, [("Құрметті отандастар! Бірлік – басты байлық.", "QUOTE")])
     assert [q["speaker"] for q in quotes] == ["Мемлекет басшысы"]
+
+
+def test_a_pronoun_is_the_one_who_met_not_the_one_met() -> None:
+    text = (
+        "Қазақстан Президенті Қасым-Жомарт Тоқаев Ильхам Әлиевпен кездесті.\n"
+        "– Біз серіктеспіз, – деді ол."
+    )
+    quotes = tagged(text, [("Біз серіктеспіз", "QUOTE")])
+    assert [q["speaker"] for q in quotes] == ["Қасым-Жомарт Тоқаев"]
 
 
 def test_a_pronoun_skips_a_region_that_names_the_states_after_it() -> None:
