@@ -1217,14 +1217,23 @@ _WITH = re.compile(r"(?<=\w\w)(?:мен|бен|пен)$")
 
 
 def interviewee(article: Any, lead_end: int) -> str | None:
-    """The person an interview's lead says it was held with (`Бақыт Жанғалиевпен
-    сұхбаттасты`), the case ending dropped."""
+    """The person an interview's lead says it was held with, the case ending dropped:
+    `Бақыт Жанғалиевпен сұхбаттасты`, or the name right before `… тілшісіне сұхбат
+    берді` (`Мехмет Арслан Kazinform тілшісіне`)."""
     view = article.view.text
     for m in reversed(list(_NAME.finditer(view, 0, lead_end))):
         words = list(_WORDS.finditer(view, *m.span()))[-2:]
         ending = _WITH.search(words[-1].group())
-        if ending and _SURNAME.search(words[-1].group()[: ending.start()].lower()):
+        talk = view[m.end() : m.end() + 12].lstrip().startswith("сұхбат")
+        if ending and (talk or _SURNAME.search(words[-1].group()[: ending.start()].lower())):
             a, b = article.to_source(words[0].start(), words[-1].end() - 3)
+            return str(article.text[a:b])
+    for found in _INTERVIEWER.finditer(view, 0, lead_end):
+        gave = re.match(r"(?:не|ге)\s+сұхбат", view[found.end() : found.end() + 12])
+        words = list(_WORDS.finditer(view, 0, found.start()))[-3:]
+        name = [w for w in words if w.group()[:1].isupper()]
+        if gave and len(name) >= 2 and name[-1].end() == words[-1].end():
+            a, b = article.to_source(name[-2].start(), name[-1].end())
             return str(article.text[a:b])
     return None
 

@@ -504,6 +504,23 @@ def test_the_setting_a_lead_in_opens_with_is_not_part_of_the_speaker() -> None:
     assert [q["speaker"] for q in quotes] == ["Мемлекет басшысы"]
 
 
+@pytest.mark.parametrize(
+    ("lead", "answerer"),
+    [
+        ("Kazinform тілшісі Түркия елшісі Мехмет Арсланмен сұхбаттасты.", "Мехмет Арслан"),
+        ("Ғалым Нұрлан Ерімбет Kazinform тілшісіне сұхбат берді.", "Нұрлан Ерімбет"),
+    ],
+    ids=["held-with-a-name-of-any-form", "gave-to-the-reporter"],
+)
+def test_an_interview_answer_is_the_one_the_lead_says_was_interviewed(
+    lead: str, answerer: str
+) -> None:
+    text = lead + "\n– Жағдай қалай?\n– Жақсы.\n– Не істейсіз?\n– Жұмыс істеймін."
+    marks = [(t, "QUOTE") for t in ("Жағдай қалай?", "Жақсы.", "Не істейсіз?", "Жұмыс істеймін.")]
+    speakers = [q["speaker"] for q in tagged(text, marks)]
+    assert speakers == ["Kazinform тілшісі", answerer] * 2
+
+
 def test_a_pronoun_is_the_one_who_met_not_the_one_met() -> None:
     text = (
         "Қазақстан Президенті Қасым-Жомарт Тоқаев Ильхам Әлиевпен кездесті.\n"
