@@ -264,6 +264,14 @@ def _question_turn(text: str, prev: Span, span: Span) -> bool:
     return text[prev.start : prev.end].rstrip().endswith("?") or next_line.rstrip().endswith("?")
 
 
+# `X-тың айтуынша, …` and the like: reported speech, the reporter's voice (Q17), or a
+# sentence that ends in a past verb of saying (`… екенін атап өтті.`)
+_ACCORDING = re.compile(
+    r"(?<=\w)(?:ның|нің|дың|дің|тың|тің)\s+(?:айтуынша|сөзінше|пікірінше|мәліметінше|дерегінше)"
+    r"|(?:атап өтті|мәлімдеді|айтты|тоқталды|жеткізді|хабарлады)\.\s*$"
+)
+
+
 def _open_speech(text: str, prev: Span, span: Span, gap: str) -> bool:
     """A dash-opened speech with no attribution yet goes on until the attribution: lines
     the tagger missed between it and an attributed quote are part of it (NOTES Q1)."""
@@ -274,6 +282,8 @@ def _open_speech(text: str, prev: Span, span: Span, gap: str) -> bool:
     middle = gap[gap.find("\n") : gap.rfind("\n")]
     said = re.search(r"(?:^|[,.!?»]\s*)" + DASH + r"?\s*" + SAY + r"\s", middle, re.M)
     missed = [line for line in middle.split("\n") if line.strip()]
+    if any(_ACCORDING.search(line) or _REPORTED.search(line) for line in missed):
+        return False  # `Тоқаевтың айтуынша, … атап өтті`: the reporter between two speeches
     first_person = (
         all(_FIRST_PERSON.search(line) and not _REPORTED.search(line) for line in missed)
         and re.match(r"\s*(?:" + DASH + r"\s*)?$", gap.rsplit("\n", 1)[-1]) is not None

@@ -43,12 +43,22 @@ _NOT_HEAD = re.compile(
 _ROLE = re.compile(
     r"(?:президенті|төрағасы|министрі|басшысы|өкілі|спикері|әкімі|хатшысы|директоры|"
     r"орынбасары|елшісі|депутаты|бастығы|жетекшісі|сарапшысы|профессоры|тұрғыны|авторы|"
-    r"кураторы|режиссері|кеңесшісі|ректоры|бапкері|қызметкері|төрайымы)$"
+    r"кураторы|режиссері|кеңесшісі|ректоры|бапкері|қызметкері|төрайымы|әмірі|королі)$"
 )
 # a common noun with a possessive and case ending: the capitalised words before it name it
 _OF_NOUN = re.compile(r"^[^\W\d_]{3,}(?:ына|іне|сына|сіне|ын|ін|сын|сін|ында|інде)$")
-_SURNAME = re.compile(r"(?:ов|ев|ова|ева|ин|ина|ұлы|қызы|ский|цкий|ян|швили)$")
-_DOCUMENT = re.compile(r"^(?:хабарлама|ақпарат|мәлімдеме|жауаб|хат|сайт|пост|жолдау)")
+# places spelt like surnames (`Украина`, `Киев`): never a person's name
+_SURNAME_LIKE_PLACES = (
+    "украина|аргентина|палестина|босния|киев|кишинев|пекин|берлин|харбин|харьков|ростов|львов|"
+    "саратов|ереван|дублин|турин|бахрейн"
+)
+_SURNAME = re.compile(
+    r"^(?!(?:" + _SURNAME_LIKE_PLACES + r")$)\w[\w.-]*?(?<=\w\w)"
+    r"(?:ов|ев|ова|ева|ин|ина|ұлы|қызы|ский|цкий|ская|ян|швили|енко|ович|евич|чук)$"
+)
+_DOCUMENT = re.compile(
+    r"^(?:хабарлама|ақпарат|мәлімдеме|жауаб|хат|сайт|пост|жолдау|декларация|коммюнике)"
+)
 # a body's head noun, named with capitals before it (`БАӘ Сыртқы істер министрлігі`)
 _BODY = re.compile(
     r"(?:министрлігі|комитеті|департаменті|агенттігі|қызметі|басқармасы|әкімдігі|"
@@ -58,7 +68,26 @@ _PARTICIPLE = re.compile(r"(?<=\w\w)(?:ған|ген|қан|кен)$")  # `Ке�
 _LOCATED = re.compile(r"(?<=\w\w)(?:дағы|дегі|тағы|тегі)$")  # `Кавказдағы`: of a place
 _CASED = re.compile(r"(?<=\w\w)(?:нда|нде|да|де|та|те|ға|ге|қа|ке|дан|ден|тан|тен|нан|нен)$")
 _NAME_PREFIX = re.compile(r"^(?:әл|ал|аль|эль|ибн|бин|де|ван|фон)-" + UPPER)  # `әл-Хаммади`
-_PARTICLES = {"фон", "дер", "ван", "де", "ла", "дель", "ибн", "бин", "аль", "эль"}
+_PARTICLES = {"фон", "дер", "ван", "де", "ла", "дель", "дел", "ибн", "бин", "бен", "аль", "эль"}
+_PARTICLES |= {"әл", "ал", "да", "ди"}
+# `де`/`да` is also Kazakh "too": `Ляйен де Қазақстанмен` goes on past the name
+_TOO = {"де", "да"}
+_DECLINED = re.compile(
+    r"(?<=\w\w)(?:мен|бен|пен|ға|ге|қа|ке|ның|нің|дың|дің|тың|тің|дан|ден|нан|нен|тан|тен|ны|ні|ды|ді)$"
+)
+_TITLES = {"ханзада", "шейх", "принц", "король", "сэр", "лорд", "профессор", "академик", "доктор"}
+
+
+def _in_name(word: list[str], i: int) -> bool:
+    """Whether word i goes on a name: capitalised, `әл-Сауд`, or a particle before a
+    capitalised word (`Жан-Кристоф де Ламот`, `Фейсал бин Фархан`)."""
+    w = word[i]
+    if w[:1].isupper() or _NAME_PREFIX.match(w):
+        return True
+    nxt = word[i + 1] if i + 1 < len(word) else ""
+    if w.lower() in _TOO and _DECLINED.search(nxt.lower()):
+        return False
+    return w.lower() in _PARTICLES and (nxt[:1].isupper() or nxt.lower() in _PARTICLES)
 
 
 def _place(text: str, word: str) -> bool:
@@ -93,7 +122,7 @@ def _capital_run(text: str, word: list[str]) -> list[int]:
         if capital and not (_ROLE.search(low) and len(run) == 0 and nxt):
             run.append(i)
             continue
-        if run and low in _PARTICLES and nxt[:1].isupper():
+        if run and low in _PARTICLES and _in_name(word, i):
             run.append(i)
             continue
         if run and _ROLE.search(low) and not nxt[:1].isupper():
@@ -141,14 +170,22 @@ def _office(text: str, word: list[str]) -> tuple[int, int] | None:
         start += 1  # `Үндеуде Мемлекет басшысы`: the setting is not the office
     while role + 1 < len(word) and word[role + 1][:1].islower() and _ROLE.search(word[role + 1]):
         role += 1
+    if role + 2 < len(word) and word[role + 1] in _TITLES and word[role + 2][:1].isupper():
+        role += 1  # `министрі ханзада Фейсал бин Фархан`: a title is no part of the name
     name = role + 1
-    while name < len(word) and (word[name][:1].isupper() or _NAME_PREFIX.match(word[name])):
+    while name < len(word) and _in_name(word, name):
         name += 1
+    while name > role + 2 and len(word[name - 1]) == 1:
+        name -= 1  # `Урсула фон дер Ляйен X желісінде`: the network, not an initial
     if name > role + 1 and _LOCATED.search(word[name - 1]):
         name = role + 1  # `министрі Оңтүстік Кавказдағы бейбітшілік`: a place, no name
+    surname = next((j for j in range(role + 2, name) if _SURNAME.search(word[j].lower())), None)
+    if surname is not None and name - surname > 1 and word[surname + 1] not in _PARTICLES:
+        name = surname + 1  # `Роман Василенко Астана мен …`: the name ends at the surname
     while name - role > 2 and _CASED.search(word[name - 1]):
         named = any(_SURNAME.search(w.lower()) for w in word[role + 1 : name - 1])
-        if not (named or name - role > 3 or _place(text, word[name - 1])):
+        particle = any(w in _PARTICLES for w in word[role + 1 : name - 1])  # `фон Хальден`
+        if particle or not (named or name - role > 3 or _place(text, word[name - 1])):
             break  # `Кэндзи Ямада`, `Антониу Коста`: a surname that ends like a locative
         name -= 1  # `Марат Қожаев Астанада`, `Мұрат Нұртілеу Бакуде`: a place after a name
     if name == role + 1:
@@ -171,6 +208,8 @@ def name_span(text: str, start: int, end: int) -> tuple[int, int] | None:
     organisation before a document (`министрлігінің хабарламасында` -> `министрлігі`)."""
     stop = _STOP.search(text, start, end)
     end = stop.start() if stop else end
+    outlet = re.compile(r"\S+\s+тілші", re.IGNORECASE).search(text, start, end)
+    end = outlet.start() if outlet else end  # `… Мартен де Граф Kazinform тілшісіне`
     words = [(m.start(), m.end()) for m in _WORDS.finditer(text, start, end)]
     if not words:
         return None
@@ -182,6 +221,8 @@ def name_span(text: str, start: int, end: int) -> tuple[int, int] | None:
     run = _capital_run(text, word)
     if run and _ROLE.search(word[run[-1]].lower()) and not word[run[-1]][:1].isupper():
         return words[run[0]][0], words[run[-1]][1]
+    while len(run) > 2 and len(word[run[-1]]) == 1:
+        run.pop()  # `Урсула фон дер Ляйен X желісінде`: the network, not an initial
     if run:
         titles = [i for i in run[:-1] if _ROLE.search(word[i].lower()) and word[i][:1].isupper()]
         if titles and titles[-1] + 1 in run:
@@ -218,7 +259,16 @@ def _role_phrase(
         while j > 0 and re.search(r"(?:ған|ген|қан|кен)$|^(?:бізге|оларға)$", word[j].lower()):
             j -= 1
         ending = _GENITIVE.search(word[j].lower()) if j >= 0 else None
-        if j > 0 and (ending or _POSSESSIVE.search(word[j].lower())):
+        if j >= 0 and _POSTPOSITION.fullmatch(word[j].lower()):
+            return _nominative(text, words[document])  # `форум қорытындысы бойынша … хабарламада`
+        stem = _nominative(text, words[document])
+        owned = _POSSESSIVE.search(text[stem[0] : stem[1]].lower())  # `хабарламасында`: whose
+        modifiers = all(w.islower() and not _GENITIVE.search(w) for w in word[:document])
+        if j == document - 1 and 0 < document <= 2 and not owned and modifiers:
+            return words[0][0], stem[1]  # `қорытынды декларацияда`: a modifier, no owner
+        named = j > 0 and (ending or _POSSESSIVE.search(word[j].lower()))
+        if named or (j == 0 and document > 1):
+            # `… қызметі таратқан хабарламада`, `министрлік таратқан ақпаратта` (Q15)
             return words[0][0], words[j][1] - (len(ending.group()) if ending else 0)
         genitives = [i for i in range(document) if _GENITIVE.search(word[i].lower())]
         if genitives:  # `ведомствоның … берген жауабында`
@@ -245,6 +295,13 @@ def _role_phrase(
     return a, b
 
 
+def _nominative(text: str, word: tuple[int, int]) -> tuple[int, int]:
+    """A document's word without the locative it stands in (`декларацияда`)."""
+    a, b = word
+    cut = _IN.search(text[a:b].lower())
+    return a, b - (len(cut.group()) if cut else 0)
+
+
 def attribution_speaker(text: str, span: Span) -> tuple[int, int] | None:
     """Where the attribution names the speaker: after the quote (`…, – деді X`, the
     name possibly on the next line), else in a lead-in before it (`X былай деді: «…»`,
@@ -266,7 +323,8 @@ def attribution_speaker(text: str, span: Span) -> tuple[int, int] | None:
         head = next(iter(re.findall(r"[\w-]+", named)), "")  # `уәде берді` is no speaker
         short = len(head) <= 2 and (head.istitle() or head.isupper())  # `Ақ үй`, `ҚР`
         adjective = re.search(r"(?:лікті|лықты)$", head) is not None  # `жергілікті тұрғындар`
-        particle = NOT_SPEAKER.match(head) and not (short or adjective)
+        document = _DOCUMENT.match(named.split()[-1].lower()) if named else None
+        particle = NOT_SPEAKER.match(head) and not (short or adjective or document)
         if found and (is_pronoun(named) or not particle):
             return found
     if m is not None and re.search(r"(?:міз|мін|дік|дім)$", m.group("verb")):
@@ -336,12 +394,28 @@ def reported_speaker(text: str, span: Span) -> tuple[int, int] | None:
     for w in words[first : first + 12]:
         low = w.group().lower()
         if _SUBJECT_HEAD.search(low) or _ROLE.search(low):
+            named = name_span(text, words[first].start(), len(opening))
+            tail = text[named[0] : named[1]].split()[-1].lower() if named else ""
+            plain = not (_GENITIVE.search(tail) or _CASED.search(tail))
+            if named and plain and _NAME_START.match(text, named[0]) and named[0] > w.end():
+                return named  # `… министрінің орынбасары Роман Василенко … «…» деп атады`
             return words[first].start(), w.end()
         if _OBLIQUE.search(low):
             return None
     return None
 
 
+# a name with its particles (`Тамим бин Хамад Әл Тани`, `Урсула фон дер Ляйен`)
+_FULL_NAME = re.compile(
+    CAPITALISED
+    + r"(?:\s+(?:(?:"
+    + "|".join(sorted(_PARTICLES - _TOO))
+    + r"|(?:де|да)(?!\s+\w+(?:мен|бен|пен|ға|ге|қа|ке|ның|нің|дың|дің|тың|тің)(?!\w))"
+    + r")\s+)*(?:(?:әл|ал|аль|эль|ибн|бин)-)?"
+    + CAPITALISED
+    + ")+"
+)
+_NAME_START = re.compile(CAPITALISED + r"\s+" + CAPITALISED)
 _POSTPOSITION = re.compile(r"(?<!\w)(?:қатысты|туралы|бойынша|жөнінде|байланысты)(?!\w)")
 _ADJECTIVE = re.compile(r"(?<=\w\w)(?:лық|лік|дық|дік|тық|тік|ғы|гі|қы|кі|лікті|лықты)$")
 
@@ -364,7 +438,8 @@ def _lead_in_speaker(text: str, span: Span) -> tuple[int, int] | None:
         comma = text.rfind(",", who_start, who_end)
         who_start = comma + 1 if comma >= 0 else who_start
         about = list(_POSTPOSITION.finditer(text, who_start, who_end))
-        who_start = about[-1].end() if about else who_start  # `Инвестицияға қатысты Трамп:`
+        if about and text[about[-1].end() : who_end].strip():
+            who_start = about[-1].end()  # `Инвестицияға қатысты Трамп:`
         words = list(_WORDS.finditer(text, who_start, who_end))
         while words and words[-1].group().lower() in {"болса", "болсақ", "де", "да"}:
             words.pop()  # `Жергілікті билік болса: «…»`
@@ -375,7 +450,43 @@ def _lead_in_speaker(text: str, span: Span) -> tuple[int, int] | None:
         unnamed = not any(w.group()[:1].isupper() for w in words[1:])
         if 0 < len(words) <= 3 and nominative and unnamed:
             return words[0].start(), words[-1].end()  # `Отандық мамандар: «…»`
-        return name_span(text, who_start, who_end)
+        return _clause_subject(text, words) or name_span(text, who_start, who_end)
+    return None
+
+
+# bare role nouns that can be a sentence's subject (`Ресми өкіл`, `Президент`)
+_ROLE_NOUN = re.compile(
+    r"(?:президент|премьер-министр|вице-премьер|министр|өкіл|сарапшы|елші|депутат|сенатор|"
+    r"спикер|әкім|хатшы|төраға|директор|басшы|дипломат|саясаттанушы|экономист|шейх)$"
+)
+_SETTING = re.compile(r"(?<=\w\w)(?:нда|нде|да|де|та|те)$")  # `… түсініктемесінде`
+
+
+def _clause_subject(text: str, words: list[re.Match[str]]) -> tuple[int, int] | None:
+    """The subject of a long lead-in that names where the words were said: before the
+    setting (`Ресми өкіл журналистерге берген түсініктемесінде …`, `Е. Көшербаев
+    келіссөздерден кейін …`) or right after it (`Кейін өткен … мәслихатында Президент өз
+    сөзінде`). Only a person's name or a role noun counts, so an object in between
+    (`Астана Ауғанстан халқына`) is never taken for the speaker."""
+    plain = [w.group().lower() for w in words]
+    setting = next((i for i, w in enumerate(plain) if i > 0 and _SETTING.search(w)), None)
+    if len(words) < 4 or setting is None:
+        return None
+    for first in (0, setting + 1):
+        last = first
+        while last < len(words) and not (
+            _OBLIQUE.search(plain[last]) or _PARTICIPLE.search(plain[last]) or plain[last] == "өз"
+        ):
+            last += 1
+        phrase = plain[first:last]
+        if not phrase or len(phrase) > 4:
+            continue
+        person = any(_SURNAME.search(w) for w in phrase) and words[first].group()[:1].isupper()
+        if person or _ROLE.search(phrase[-1]) or _ROLE_NOUN.search(phrase[-1]):
+            a, b = words[first].start(), words[last - 1].end()
+            initial = re.search(UPPER + r"\.\s?$", text[max(0, a - 3) : a])
+            a -= len(initial.group()) if initial else 0  # `Е. Көшербаев`
+            return (name_span(text, a, b) or (a, b)) if person else (a, b)
     return None
 
 
@@ -407,6 +518,9 @@ def _person(view: str, start: int, end: int) -> tuple[int, int] | None:
     or in the genitive (`Ғазиз Әбішевтің пайымдауынша`, ending dropped); a name in any
     other case (`Нетаньяхумен`, `Тоқаевқа`) is someone spoken to or about."""
     words = list(re.finditer(r"\S+", view[start:end]))
+    while len(words) > 2 and words[-1].group()[:1].isupper() and _CASED.search(words[-1].group()):
+        words.pop()  # `Тамим бин Хамад Әл Тани Алматыда`: a place after the name
+        end = start + words[-1].end()
     if re.search(r"(?<=\w\w)(?:мен|бен|пен)$", words[-1].group()):
         # `Биньямин Нетаньяхумен кездесті`: the one met is not the speaker, but the
         # one who met them may be named right before (`Тоқаев Ильхам Әлиевпен`)
@@ -451,18 +565,24 @@ def resolve_pronoun(article: Any, before: int, previous: list[dict[str, Any]]) -
     for m in _CAPITAL_WORD.finditer(view, 0, before):
         if m.start() < covered or m.group().lower() in _FUNCTION_WORDS:
             continue  # a later word of a name already read whole; `Ол`, `Бұл` open sentences
-        whole = NAME.match(view, m.start())
+        if _ROLE_NOUN.fullmatch(m.group().lower()):
+            continue  # `Дипломат Ресей мен …`: a title opening the sentence, not a name
+        whole = _FULL_NAME.match(view, m.start())
         end = min(whole.end() if whole else m.end(), before)
         covered = end
+        initial = re.search(r"(?<!\w)" + UPPER + r"\.\s?$", view[max(0, m.start() - 3) : m.start()])
+        start = m.start() - len(initial.group()) if initial else m.start()  # `Е. Ақкенженов`
         quoted = m.start() > 0 and view[m.start() - 1] in '«"'
         if quoted or re.match(r"\s+атында", view[end:]):
             continue  # `«Барыс Арена»`, `Е.Рахмадиев атындағы филармония`: not a speaker
         span = _person(view, m.start(), end)
         if span is not None and span[1] > span[0]:
-            a, b = article.to_source(*span)
+            a, b = article.to_source(start if span[0] == m.start() else span[0], span[1])
             found.append((b, article.text[a:b]))
     for q in previous:
-        if q["speaker"] and not is_pronoun(q["speaker"]) and q["speaker"][:1].isupper():
+        named = q["speaker"] and q["speaker"][:1].isupper() and not is_pronoun(q["speaker"])
+        head = _cyrillic(str(q["speaker"]).split()[0].lower()) if named else ""
+        if named and not _ROLE.search(head):  # `Министр` names nobody new
             at = q["attribution"][1] if q.get("attribution") else q["end"]
             found.append((at, str(q["speaker"])))
     return max(found, key=lambda f: f[0])[1] if found else None
@@ -490,12 +610,16 @@ def speech_speaker(article: Any, before: int) -> str | None:
     return str(article.text[a:b])
 
 
-def is_pronoun(name: str | None) -> bool:
+def _cyrillic(words: str) -> str:
     from salatag.text import normalize
 
+    return normalize(words, transliterate=True).text
+
+
+def is_pronoun(name: str | None) -> bool:
     if not name:
         return False
-    return normalize(name.strip().lower(), transliterate=True).text in PRONOUNS
+    return _cyrillic(name.strip().lower()) in PRONOUNS
 
 
 def model_speaker(text: str, speakers: list[Span], q: Span) -> tuple[int, int] | None:
@@ -532,18 +656,23 @@ def interview_speakers(article: Any, spans: list[Span], records: list[dict[str, 
 
     turns = [(q, r) for q, r in zip(spans, records, strict=True) if dash_turn(q, r)]
     questions = [q for q, _ in turns if view[q.start : q.end].rstrip().endswith("?")]
-    if len(questions) < 2:
+    if not questions:
         return
     lead_end = line_bounds(view, questions[0].start)[0]
+    announced = "сұхбат" in view[line_bounds(view, max(lead_end - 1, 0))[0] : lead_end].lower()
+    if len(questions) < 2 and not announced:
+        return  # one question and no lead saying an interview follows: not an interview
     found = list(_INTERVIEWER.finditer(view, 0, lead_end))
     asker = None
     if found:
         a, b = found[-1].span()
         named = NAME.match(view, b + 1) if view[b : b + 1] == " " else None
         words = list(_WORDS.finditer(view, *named.span())) if named else []
-        surname = [w for w in words if _SURNAME.search(w.group().lower())]
-        if surname:  # `тілшісі Айдана Серікқызы`: the name alone (Q15)
-            a, b = words[0].start(), surname[0].end()
+        stems = [_DATIVE.sub("", w.group().lower()) for w in words]
+        surname = [i for i, w in enumerate(stems) if _SURNAME.search(w)]
+        if surname:  # `тілшісі Айдана Серікқызы(на)`: the name alone (Q15), in the nominative
+            last = words[surname[0]]
+            a, b = words[0].start(), last.start() + len(stems[surname[0]])
         a, b = article.to_source(a, b)
         asker = article.text[a:b]
     answerer = interviewee(article, lead_end) or speech_speaker(article, lead_end)
@@ -555,6 +684,11 @@ def interview_speakers(article: Any, spans: list[Span], records: list[dict[str, 
 
 
 _WITH = re.compile(r"(?<=\w\w)(?:мен|бен|пен)$")
+_DATIVE = re.compile(r"(?<=\w\w\w)(?:ға|ге|қа|ке)$")
+# `… сенатор Ғабит Тұрсынбаевтан қысқаша сұхбат алды`: the one it was taken from
+_TAKEN_FROM = re.compile(r"(?<=\w\w)(?:тан|тен|дан|ден|нан|нен)\s+(?:\w+\s+)?сұхбат\s+ал")
+# `… елшісі Ли Чжон Хун Kazinform тілшісі Әлия Бекмұхамбетоваға сұхбат беріп`
+_GAVE = re.compile(r"(?:\s+\S+){0,3}?\s+(?:сұхбат\s+бер|берген\s+сұхбат)")
 
 
 def interviewee(article: Any, lead_end: int) -> str | None:
@@ -569,7 +703,19 @@ def interviewee(article: Any, lead_end: int) -> str | None:
         if ending and (talk or _SURNAME.search(words[-1].group()[: ending.start()].lower())):
             a, b = article.to_source(words[0].start(), words[-1].end() - 3)
             return str(article.text[a:b])
+    taken = _TAKEN_FROM.search(view, 0, lead_end)
+    if taken:
+        name = [m for m in NAME.finditer(view, 0, taken.start() + 1) if m.end() > taken.start()]
+        if name:
+            a, b = article.to_source(name[-1].start(), taken.start())
+            return str(article.text[a:b])
     for found in _INTERVIEWER.finditer(view, 0, lead_end):
+        if _GAVE.match(view, found.end()):  # the subject of the sentence gave it
+            begin = max(view.rfind(c, 0, found.start()) for c in ".!?\n–") + 1
+            subject = name_span(view, begin, found.start())
+            if subject and view[subject[0] : subject[1]][:1].isupper():
+                a, b = article.to_source(*subject)
+                return str(article.text[a:b])
         gave = re.match(r"(?:не|ге)\s+сұхбат", view[found.end() : found.end() + 12])
         words = list(_WORDS.finditer(view, 0, found.start()))[-3:]
         name = [w for w in words if w.group()[:1].isupper()]
