@@ -266,8 +266,8 @@ def _role_phrase(
         modifiers = all(w.islower() and not _GENITIVE.search(w) for w in word[:document])
         if j == document - 1 and 0 < document <= 2 and not owned and modifiers:
             return words[0][0], stem[1]  # `қорытынды декларацияда`: a modifier, no owner
-        named = j > 0 and (ending or _POSSESSIVE.search(word[j].lower()))
-        if named or (j == 0 and document > 1):
+        owner = j > 0 and bool(ending or _POSSESSIVE.search(word[j].lower()))
+        if owner or (j == 0 and document > 1):
             # `… қызметі таратқан хабарламада`, `министрлік таратқан ақпаратта` (Q15)
             return words[0][0], words[j][1] - (len(ending.group()) if ending else 0)
         genitives = [i for i in range(document) if _GENITIVE.search(word[i].lower())]
