@@ -428,6 +428,60 @@ def test_an_interview_is_one_quote_per_turn_with_the_asker_and_the_answerer() ->
         ("«Серіктеспіз», – деді Түркия Президенті Реджеп Тайып Ердоған.", "Реджеп Тайып Ердоған"),
         ("«Серіктеспіз», – дейді жергілікті тұрғындар.", "жергілікті тұрғындар"),
         ("«Серіктеспіз», – деді Еуропа Кеңесінің төрағасы Антониу Коста.", "Антониу Коста"),
+        # forms a blind set of 30 authored articles (data/authored/speakers/) showed
+        # the decoder got wrong
+        (
+            "«Банк қаржы бөледі», – деп мәлім етті банктің вице-президенті Жан-Пьер де Ламот.",
+            "Жан-Пьер де Ламот",
+        ),
+        (
+            "«Серіктеспіз», – деп жазды комиссия төрағасы Урсула фон дер Ляйен X желісінде.",
+            "Урсула фон дер Ляйен",
+        ),
+        (
+            "«Ынтымақ артады», – деді Сауд Арабиясының Сыртқы істер министрі ханзада Фейсал "
+            "бин Фархан әл-Сауд.",
+            "Фейсал бин Фархан әл-Сауд",
+        ),
+        (
+            "«Компаниялар дайын», – деді зерттеу орталығының қызметкері Штефан фон Хальден.",
+            "Штефан фон Хальден",
+        ),
+        ("«Жоба биыл аяқталады», – деп сенім білдірді министр.", "министр"),
+        ("«Келісім дайын», – делінген министрлік таратқан ақпаратта.", "министрлік"),
+        (
+            "«Бейбітшілік – басты мақсат», – делінген қорытынды декларацияда.",
+            "қорытынды декларация",
+        ),
+        (
+            "«Құжаттар қол қойылды», – делінген форум қорытындысы бойынша таратылған хабарламада.",
+            "хабарлама",
+        ),
+        (
+            "Ресми өкіл журналистерге берген түсініктемесінде Астана көмекті тоқтатпайтынын "
+            "айтты: «Көмек жалғасады».",
+            "Ресми өкіл",
+        ),
+        (
+            "Е. Қарин кездесуден кейін журналистерге берген түсініктемесінде екі елдің "
+            "байланысы туралы айтты: «Байланыс нығаяды».",
+            "Е. Қарин",
+        ),
+        (
+            "Кейін өткен баспасөз мәслихатында Президент өз сөзінде: «Біз серіктеспіз» – деп "
+            "атап өтті.",
+            "Президент",
+        ),
+        (
+            "Сыртқы істер министрінің орынбасары Роман Василенко Астана мен Эр-Рияд арасындағы "
+            "рейсті «тарихи қадам» деп атады.",
+            "Роман Василенко",
+        ),
+        (
+            "Нидерланд институтының сарапшысы Мартен де Граф Kazinform тілшісіне былай "
+            "түсіндірді: «Еуропа жаңа жол іздейді».",
+            "Мартен де Граф",
+        ),
     ],
     ids=[
         *("name-like-a-case", "known-surname", "office", "press-service", "inline", "lead-in"),
@@ -437,6 +491,10 @@ def test_an_interview_is_one_quote_per_turn_with_the_asker_and_the_answerer() ->
         *("place-after-office", "name-before-genitive-object"),
         *("body-with-capitals", "name-before-reflexive", "capitalised-title", "adjective-people"),
         "surname-like-a-locative",
+        *("particle-de", "particles-then-network", "title-then-particles", "particle-locative"),
+        *("noun-verb-of-saying", "body-of-a-participle", "document-with-modifier"),
+        *("document-after-postposition", "subject-before-setting", "initial-before-setting"),
+        *("subject-after-setting", "reported-phrase-office-name", "name-before-outlet"),
     ],
 )
 def test_the_attribution_names_the_speaker(text: str, speaker: str | None) -> None:
@@ -444,16 +502,6 @@ def test_the_attribution_names_the_speaker(text: str, speaker: str | None) -> No
     assert quote is not None
     quotes = tagged(text, [(quote.group(1), "QUOTE")])
     assert [q["speaker"] for q in quotes] == [speaker]
-
-
-def test_a_pronoun_is_the_person_named_in_the_genitive_not_the_one_spoken_with() -> None:
-    text = (
-        "Саясаттанушы Ғазиз Әбішевтің пікірінше, бұл қоғамдық үрдіс емес.\n"
-        "Ол Биньямин Нетаньяхумен кездесті.\n"
-        "– Қоғам бір адамның әрекетін қабылдамауы мүмкін, – дейді ол."
-    )
-    quotes = tagged(text, [("Қоғам бір адамның әрекетін қабылдамауы мүмкін", "QUOTE")])
-    assert [q["speaker"] for q in quotes] == ["Ғазиз Әбішев"]
 
 
 def test_an_interview_answer_that_opens_with_a_guillemet_is_the_interviewees() -> None:
@@ -521,25 +569,6 @@ def test_an_interview_answer_is_the_one_the_lead_says_was_interviewed(
     assert speakers == ["Kazinform тілшісі", answerer] * 2
 
 
-def test_a_pronoun_is_the_one_who_met_not_the_one_met() -> None:
-    text = (
-        "Қазақстан Президенті Қасым-Жомарт Тоқаев Ильхам Әлиевпен кездесті.\n"
-        "– Біз серіктеспіз, – деді ол."
-    )
-    quotes = tagged(text, [("Біз серіктеспіз", "QUOTE")])
-    assert [q["speaker"] for q in quotes] == ["Қасым-Жомарт Тоқаев"]
-
-
-def test_a_pronoun_skips_a_region_that_names_the_states_after_it() -> None:
-    text = (
-        "Саясаттанушы Дәурен Әбдіқалықов сөз алды. Оның айтуынша, Орталық Азия "
-        "мемлекеттері түрлі жолмен жүрді.\n"
-        "– Өтпелі кезең – үлкен сынақ, – деді ол."
-    )
-    quotes = tagged(text, [("Өтпелі кезең – үлкен сынақ", "QUOTE")])
-    assert [q["speaker"] for q in quotes] == ["Дәурен Әбдіқалықов"]
-
-
 def test_a_dialogue_on_one_line_is_one_quote_per_turn() -> None:
     text = "Тұрғындар әкімдікке хабарласты.\n– Берді ме? – Берілді. – Аа, дұрыс."
     quotes = tagged(text, [("Берді ме? – Берілді. – Аа, дұрыс.", "QUOTE")])
@@ -557,16 +586,6 @@ def test_a_phrase_in_guillemets_reported_as_said_is_a_quote_with_its_sentences_s
         ("екі ел арасындағы жаңа кезең", "Шетелдік басылымдар"),
         ("келісім ұзаққа созылады", "Сарапшылар"),
     ]
-
-
-def test_a_pronoun_skips_a_country_in_the_genitive() -> None:
-    text = (
-        "Ақ үй басшысы Дональд Трамп сөз сөйледі.\n"
-        "Ол сондай-ақ Иранның АҚШ-қа ұсыныс жасағанын айтты.\n"
-        "– Олар келіссөз жүргізгісі келеді, – деді ол."
-    )
-    quotes = tagged(text, [("Олар келіссөз жүргізгісі келеді", "QUOTE")])
-    assert [q["speaker"] for q in quotes] == ["Дональд Трамп"]
 
 
 def test_an_embedded_post_is_a_quote_of_its_account_holder() -> None:
@@ -604,82 +623,32 @@ def test_a_name_in_guillemets_and_the_sentence_end_stay_inside_the_quote() -> No
     ]
 
 
-# Forms a blind set of 30 authored articles (data/authored/speakers/) showed the
-# decoder got wrong: foreign names with particles, titles, documents, lead-ins that
-# name where the words were said, interviews announced in other case forms.
 @pytest.mark.parametrize(
     ("text", "speaker"),
     [
         (
-            "«Банк қаржы бөледі», – деп мәлім етті банктің вице-президенті Жан-Пьер де Ламот.",
-            "Жан-Пьер де Ламот",
+            "Саясаттанушы Ғазиз Әбішевтің пікірінше, бұл қоғамдық үрдіс емес.\n"
+            "Ол Биньямин Нетаньяхумен кездесті.\n"
+            "– Қоғам бір адамның әрекетін қабылдамауы мүмкін, – дейді ол.",
+            "Ғазиз Әбішев",
         ),
         (
-            "«Серіктеспіз», – деп жазды комиссия төрағасы Урсула фон дер Ляйен X желісінде.",
-            "Урсула фон дер Ляйен",
+            "Қазақстан Президенті Қасым-Жомарт Тоқаев Ильхам Әлиевпен кездесті.\n"
+            "– Біз серіктеспіз, – деді ол.",
+            "Қасым-Жомарт Тоқаев",
         ),
         (
-            "«Ынтымақ артады», – деді Сауд Арабиясының Сыртқы істер министрі ханзада Фейсал "
-            "бин Фархан әл-Сауд.",
-            "Фейсал бин Фархан әл-Сауд",
+            "Саясаттанушы Дәурен Әбдіқалықов сөз алды. Оның айтуынша, Орталық Азия "
+            "мемлекеттері түрлі жолмен жүрді.\n"
+            "– Өтпелі кезең – үлкен сынақ, – деді ол.",
+            "Дәурен Әбдіқалықов",
         ),
         (
-            "«Компаниялар дайын», – деді зерттеу орталығының қызметкері Штефан фон Хальден.",
-            "Штефан фон Хальден",
+            "Ақ үй басшысы Дональд Трамп сөз сөйледі.\n"
+            "Ол сондай-ақ Иранның АҚШ-қа ұсыныс жасағанын айтты.\n"
+            "– Олар келіссөз жүргізгісі келеді, – деді ол.",
+            "Дональд Трамп",
         ),
-        ("«Жоба биыл аяқталады», – деп сенім білдірді министр.", "министр"),
-        ("«Келісім дайын», – делінген министрлік таратқан ақпаратта.", "министрлік"),
-        (
-            "«Бейбітшілік – басты мақсат», – делінген қорытынды декларацияда.",
-            "қорытынды декларация",
-        ),
-        (
-            "«Құжаттар қол қойылды», – делінген форум қорытындысы бойынша таратылған хабарламада.",
-            "хабарлама",
-        ),
-        (
-            "Ресми өкіл журналистерге берген түсініктемесінде Астана көмекті тоқтатпайтынын "
-            "айтты: «Көмек жалғасады».",
-            "Ресми өкіл",
-        ),
-        (
-            "Е. Қарин кездесуден кейін журналистерге берген түсініктемесінде екі елдің "
-            "байланысы туралы айтты: «Байланыс нығаяды».",
-            "Е. Қарин",
-        ),
-        (
-            "Кейін өткен баспасөз мәслихатында Президент өз сөзінде: «Біз серіктеспіз» – деп "
-            "атап өтті.",
-            "Президент",
-        ),
-        (
-            "Сыртқы істер министрінің орынбасары Роман Василенко Астана мен Эр-Рияд арасындағы "
-            "рейсті «тарихи қадам» деп атады.",
-            "Роман Василенко",
-        ),
-        (
-            "Нидерланд институтының сарапшысы Мартен де Граф Kazinform тілшісіне былай "
-            "түсіндірді: «Еуропа жаңа жол іздейді».",
-            "Мартен де Граф",
-        ),
-    ],
-    ids=[
-        *("particle-de", "particles-then-network", "title-then-particles", "particle-locative"),
-        *("noun-verb-of-saying", "body-of-a-participle", "document-with-modifier"),
-        *("document-after-postposition", "subject-before-setting", "initial-before-setting"),
-        *("subject-after-setting", "reported-phrase-office-name", "name-before-outlet"),
-    ],
-)
-def test_the_attribution_names_the_speaker_blind_set_forms(text: str, speaker: str) -> None:
-    quote = re.search(r"«([^»]+)»", text)
-    assert quote is not None
-    quotes = tagged(text, [(quote.group(1), "QUOTE")])
-    assert [q["speaker"] for q in quotes] == [speaker]
-
-
-@pytest.mark.parametrize(
-    ("text", "speaker"),
-    [
         (  # a country spelt like a surname (`-ина`) is nobody `ол` can mean
             "Германия министрі Йоханн Вадефуль Астанада болды.\nДипломат Ресей мен Украина "
             "арасындағы соғысқа тоқталды.\n– Санкция сақталады, – деді ол.",
@@ -695,9 +664,17 @@ def test_the_attribution_names_the_speaker_blind_set_forms(text: str, speaker: s
             "Е. Ақкенженов",
         ),
     ],
-    ids=["not-a-country", "name-with-particles", "initial"],
+    ids=[
+        *(
+            "genitive-not-the-one-spoken-with",
+            "the-one-who-met",
+            "not-a-region",
+            "not-a-country-in-the-genitive",
+        ),
+        *("not-a-country", "name-with-particles", "initial"),
+    ],
 )
-def test_a_pronoun_is_the_person_the_text_last_names_in_full(text: str, speaker: str) -> None:
+def test_a_pronoun_is_the_person_the_text_last_names(text: str, speaker: str) -> None:
     quote = re.search(r"– (.+?), – де", text)
     assert quote is not None
     quotes = tagged(text, [(quote.group(1), "QUOTE")])
