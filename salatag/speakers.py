@@ -77,6 +77,9 @@ _DECLINED = re.compile(
 )
 _TITLES = {"ханзада", "шейх", "принц", "король", "сэр", "лорд", "профессор", "академик", "доктор"}
 
+# a medium and its reporter (`Kazinform тілшісіне`): never part of a speaker's name
+_OUTLET = re.compile(r"\S+\s+тілші", re.IGNORECASE)
+
 
 def _in_name(word: list[str], i: int) -> bool:
     """Whether word i goes on a name: capitalised, `әл-Сауд`, or a particle before a
@@ -208,7 +211,7 @@ def name_span(text: str, start: int, end: int) -> tuple[int, int] | None:
     organisation before a document (`министрлігінің хабарламасында` -> `министрлігі`)."""
     stop = _STOP.search(text, start, end)
     end = stop.start() if stop else end
-    outlet = re.compile(r"\S+\s+тілші", re.IGNORECASE).search(text, start, end)
+    outlet = _OUTLET.search(text, start, end)
     end = outlet.start() if outlet else end  # `… Мартен де Граф Kazinform тілшісіне`
     words = [(m.start(), m.end()) for m in _WORDS.finditer(text, start, end)]
     if not words:
